@@ -1,0 +1,244 @@
+"""Public entry points: :func:`attack` and :func:`attack_batch`.
+
+They validate user input, build the method from the registry, wrap the model in the query
+oracle and run the shared loop. Everything else lives in :mod:`mesampler.attacks`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from typing import Any, Literal, NamedTuple
+
+import numpy as np
+import torch
+
+from mesampler.attacks.base import Callback
+from mesampler.attacks.losses import get_loss
+from mesampler.attacks.oracle import QueryOracle, model_device
+from mesampler.attacks.registry import attack_params, create_attack, needs_motion
+from mesampler.attacks.result import AttackResult
+
+
+class Setting(NamedTuple):
+    eps: float
+    max_queries: int
+
+
+UNTARGETED = Setting(eps=0.03, max_queries=60_000)
+"""The paper's untargeted setting (sec. 4.1): kappa = 0.03 on [0, 1] pixels, Q = 60,000."""
+TARGETED = Setting(eps=0.05, max_queries=200_000)
+"""The paper's targeted setting (sec. 4.1): kappa = 0.05, Q = 200,000."""
+
+Motion = None | str | os.PathLike | np.ndarray | torch.Tensor
+
+
+def attack(
+    model: Any,
+    video: np.ndarray | torch.Tensor,
+    *,
+    label: int | None = None,
+    target: int | None = None,
+    method: str = "me-sampler",
+    motion: Motion = None,
+    eps: float | None = None,
+    max_queries: int | None = None,
+    loss: str = "logits",
+    seed: int = 0,
+    **params: Any,
+) -> AttackResult:
+    """Attack one video; see :func:`attack_batch` for every argument.
+
+    Args:
+        model: callable ``(N, T, H, W, 3) float32 in [0, 1]`` -> ``(N, K)`` scores.
+        video: ``(T, H, W, 3)`` uint8, or float32 in [0, 1].
+        label: true class; ``None`` uses the model's clean top-1 (one check query, counted).
+        target: class to reach (targeted attack); ``None`` for untargeted.
+        motion: ``None`` (maps computed from ``video`` itself), a path to the video file the clip
+            came from, or maps ``(N, H, W, 2)`` float32 of (dx, dy) pixels.
+        eps: l-inf bound on [0, 1] pixels (default 0.03 untargeted, 0.05 targeted).
+        max_queries: budget, loss plus check queries (default 60,000 / 200,000).
+        loss: ``"logits"`` (margin), ``"cross-entropy"`` or ``"probability"``.
+        seed: seed of the attack's noise.
+        **params: the method's hyper-parameters (``mesampler.attacks.attack_params(method)``) and
+            the engine options of :func:`attack_batch` (``device``, ``batch_size``, ``scores``, ``callback``).
+    """
+    return attack_batch(
+        model,
+        [video],
+        labels=None if label is None else [label],
+        targets=None if target is None else [target],
+        method=method,
+        motions=None if motion is None else [motion],
+        eps=eps,
+        max_queries=max_queries,
+        loss=loss,
+        seed=seed,
+        **params,
+    )[0]
+
+
+def attack_batch(
+    model: Any,
+    videos: Sequence[np.ndarray | torch.Tensor],
+    *,
+    labels: Sequence[int | None] | None = None,
+    targets: Sequence[int] | None = None,
+    method: str = "me-sampler",
+    motions: Sequence[Motion] | None = None,
+    eps: float | None = None,
+    max_queries: int | None = None,
+    loss: str = "logits",
+    seed: int = 0,
+    device: str | torch.device | None = None,
+    batch_size: int | None = None,
+    scores: Literal["auto", "logits", "probs"] = "auto",
+    callback: Callback | None = None,
+    **params: Any,
+) -> list[AttackResult]:
+    """Attack many videos together: each iteration sends the probes of every running video in one
+    model call and their success checks in another; finished videos drop out, and each video's
+    query count stays its own. Video ``i`` uses seed ``seed + i``, so its result equals
+    ``attack(model, videos[i], seed=seed + i)``. Videos of different shapes run in separate groups.
+
+    Args:
+        device: where the attack's tensors live (default: the model's ``device`` for torch
+            models, else CPU).
+        batch_size: largest number of videos per model call (default: all).
+        scores: whether the model returns ``"logits"`` or ``"probs"``; ``"auto"`` detects it.
+        callback: called after every check with a dict of per-video progress.
+    Returns:
+        one :class:`AttackResult` per video, in input order.
+    """
+    if isinstance(videos, (np.ndarray, torch.Tensor)) and np.ndim(videos) == 4:
+        raise TypeError("attack_batch takes a list of (T, H, W, 3) videos; use attack() for one video")
+    n = len(videos)
+    if n == 0:
+        return []
+    loss_fn = get_loss(loss)
+    create_attack(method, **params)  # validates the hyper-parameters before any query
+    labels = _per_video(labels, n, "labels")
+    targets_l = _per_video(targets, n, "targets")
+    motions_l = _per_video(motions, n, "motions")
+    targeted = targets is not None
+    default = TARGETED if targeted else UNTARGETED
+    eps = default.eps if eps is None else float(eps)
+    max_queries = default.max_queries if max_queries is None else int(max_queries)
+    if not 0 < eps <= 1:
+        raise ValueError(f"eps must be in (0, 1] (pixels in [0, 1]), got {eps}")
+    if max_queries < 1:
+        raise ValueError(f"max_queries must be >= 1, got {max_queries}")
+    dev = torch.device(device) if device is not None else model_device(model)
+    xs = [_as_video(v, i) for i, v in enumerate(videos)]
+    for i, (lab, tgt) in enumerate(zip(labels, targets_l, strict=False)):
+        _check_class(lab, f"labels[{i}]")
+        if targeted:
+            _check_class(tgt, f"targets[{i}]")
+            if tgt is None:
+                raise ValueError(f"targets[{i}] is None: a targeted attack needs a target for every video")
+            if lab is not None and lab == tgt:
+                raise ValueError(f"targets[{i}] equals labels[{i}] ({tgt}): nothing to attack")
+
+    results: list[AttackResult | None] = [None] * n
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for i, x in enumerate(xs):
+        groups.setdefault(tuple(x.shape), []).append(i)
+    full_params = {**attack_params(method), **params}
+    for idx in groups.values():
+        x0 = torch.stack([xs[i] for i in idx]).to(dev)
+        maps = [_motion(motions_l[i], xs[i], i, method) for i in idx]
+        gens = [torch.Generator(device=dev).manual_seed(seed + i) for i in idx]
+        oracle = QueryOracle(model, len(idx), max_queries, device=dev, batch_size=batch_size, scores=scores)
+        lab_t = torch.tensor([-1 if labels[i] is None else labels[i] for i in idx], device=dev)
+        tgt_t = torch.tensor([targets_l[i] for i in idx], device=dev) if targeted else None
+        start = time.perf_counter()
+        out = create_attack(method, **params).run(
+            oracle,
+            x0,
+            lab_t,
+            tgt_t,
+            eps=eps,
+            loss=loss_fn,
+            generators=gens,
+            motions=[None if m is None else m.to(dev) for m in maps],
+            callback=callback,
+        )
+        elapsed = time.perf_counter() - start
+        for i, r in zip(idx, out, strict=False):
+            r.method, r.loss, r.eps, r.max_queries, r.seed = method, loss, eps, max_queries, seed + i
+            r.params, r.wall_time_s = full_params, elapsed
+            results[i] = r
+    return [r for r in results if r is not None]
+
+
+def _per_video(values: Sequence[Any] | None, n: int, name: str) -> list[Any]:
+    if values is None:
+        return [None] * n
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence | np.ndarray | torch.Tensor):
+        raise TypeError(f"{name} must be a sequence with one entry per video, got {type(values).__name__}")
+    if len(values) != n:
+        raise ValueError(f"{name} has {len(values)} entries for {n} videos")
+    return list(values)
+
+
+def _check_class(c: Any, name: str) -> None:
+    if c is None:
+        return
+    if (
+        isinstance(c, bool)
+        or not isinstance(c, (int, np.integer))
+        and not (isinstance(c, torch.Tensor) and c.ndim == 0 and not c.is_floating_point())
+    ):
+        raise TypeError(f"{name} must be an integer class index, got {c!r}")
+    if int(c) < 0:
+        raise ValueError(f"{name} must be >= 0, got {int(c)}")
+
+
+def _as_video(video: Any, i: int) -> torch.Tensor:
+    """``(T, H, W, 3)`` uint8 or float in [0, 1] -> float32 tensor in [0, 1] (on the CPU)."""
+    where = f"video {i}"
+    if isinstance(video, torch.Tensor):
+        video = video.detach().cpu().numpy()
+    if not isinstance(video, np.ndarray):
+        raise TypeError(f"{where}: expected a numpy array or torch tensor, got {type(video).__name__}")
+    if video.ndim != 4 or video.shape[-1] != 3 or min(video.shape) < 1:
+        raise ValueError(f"{where}: expected shape (T, H, W, 3), got {video.shape}")
+    if video.dtype == np.uint8:
+        return torch.from_numpy(video.astype(np.float32) / 255.0)
+    if not np.issubdtype(video.dtype, np.floating):
+        raise TypeError(f"{where}: expected uint8 or float in [0, 1], got dtype {video.dtype}")
+    if not np.isfinite(video).all():
+        raise ValueError(f"{where}: contains NaN or inf")
+    lo, hi = float(video.min()), float(video.max())
+    if lo < 0 or hi > 1:
+        raise ValueError(
+            f"{where}: float values must lie in [0, 1], found [{lo:.4g}, {hi:.4g}] (uint8 frames are scaled for you)"
+        )
+    return torch.from_numpy(np.ascontiguousarray(video, dtype=np.float32))
+
+
+def _motion(motion: Motion, video: torch.Tensor, i: int, method: str) -> torch.Tensor | None:
+    """Motion maps ``(N, H, W, 2)`` float32 for video ``i``, or ``None`` if the method needs none."""
+    if not needs_motion(method):
+        return None
+    t, h, w, _ = video.shape
+    if motion is None:
+        from mesampler.motion import motion_maps
+
+        frames = (video.numpy() * 255).round().astype(np.uint8)
+        motion = motion_maps(frames, kind="mv")
+    elif isinstance(motion, (str, os.PathLike)):
+        from mesampler.motion import maps_for_clip
+
+        motion = maps_for_clip(os.fspath(motion), height=h, width=w)
+    maps = torch.as_tensor(
+        np.asarray(motion.cpu() if isinstance(motion, torch.Tensor) else motion), dtype=torch.float32
+    )
+    if maps.ndim != 4 or maps.shape[-1] != 2 or maps.shape[0] < 1:
+        raise ValueError(
+            f"motion for video {i}: expected maps of shape (N, H, W, 2) with N >= 1, got {tuple(maps.shape)}"
+        )
+    if not torch.isfinite(maps).all():
+        raise ValueError(f"motion for video {i}: maps contain NaN or inf")
+    return maps

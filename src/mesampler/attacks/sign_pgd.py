@@ -1,0 +1,32 @@
+"""l-inf sign-PGD on an estimated gradient (Algorithm 2): ``x <- x - h sign(g)``.
+
+The estimator decides where ``g`` comes from (sparked prior, NES, Bandits, ...); the base
+class projects onto the epsilon ball and [0, 1] and checks success after each step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from mesampler.attacks.base import ScoreAttack
+from mesampler.estimators.base import GradientEstimator, LossQuery
+
+
+class SignPGD(ScoreAttack):
+    """Sign-gradient descent with step ``lr`` (paper's h = 0.025) on ``estimator``'s gradient."""
+
+    def __init__(self, estimator: GradientEstimator, *, lr: float = 0.025) -> None:
+        if not lr > 0:
+            raise ValueError(f"lr must be > 0, got {lr}")
+        self.estimator, self.lr = estimator, lr
+        self.queries_per_iteration = estimator.probes_per_iteration + 1
+
+    def init(
+        self, x0: torch.Tensor, generators: Sequence[torch.Generator], motions: Sequence[torch.Tensor | None]
+    ) -> None:
+        self.estimator.init(x0, generators, motions)
+
+    def _step(self, x: torch.Tensor, idx: torch.Tensor, iteration: int, loss: LossQuery) -> torch.Tensor:
+        return x - self.lr * self.estimator.estimate(x, idx, iteration, loss).sign()

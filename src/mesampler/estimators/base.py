@@ -1,0 +1,29 @@
+"""Gradient estimators: given the current videos, return an estimate of the loss gradient.
+
+The sign-PGD step that consumes the estimate is shared (``mesampler.attacks.base``), so any
+estimator (sparked prior, NES, Bandits) runs in the same loop with the same accounting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+
+LossQuery = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+"""``loss(videos (m, T, H, W, 3), owners (m,)) -> (m,)``; every call is counted as loss queries."""
+
+
+class GradientEstimator:
+    """Base estimator. ``probes_per_iteration`` loss queries are spent per video per call."""
+
+    probes_per_iteration = 2
+
+    def init(
+        self, x0: torch.Tensor, generators: Sequence[torch.Generator], motions: Sequence[torch.Tensor | None]
+    ) -> None:
+        """Allocate per-video state for clean videos ``x0`` ``(B, T, H, W, 3)``."""
+
+    def estimate(self, x: torch.Tensor, idx: torch.Tensor, iteration: int, loss: LossQuery) -> torch.Tensor:
+        """Gradient estimate ``(b, T, H, W, 3)`` of the loss at ``x`` for videos ``idx`` ``(b,)``."""
+        raise NotImplementedError

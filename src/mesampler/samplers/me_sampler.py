@@ -1,0 +1,90 @@
+"""Motion-Excited Sampler (Zhang et al., ECCV 2020, sec. 3.3, eq. 3): the sparked prior.
+
+For each pixel ``(x, y)`` of frame ``f``, the motion value ``(u, v) = m_f[y, x]`` is used as a
+*coordinate* into the noise frame: ``r_s[f, y, x] = r[f, v, u]``. The prior is therefore
+constant over regions of equal motion (all static pixels share ``r[f, 0, 0]``).
+
+Rules the paper leaves open, settled here:
+
+* Coordinates are the motion values in pixels, rounded to the nearest integer and taken modulo
+  the frame size (``u mod W``, ``v mod H``): negative motions wrap to the far edge, so distinct
+  motions smaller than half the frame stay distinct (clipping would merge all negative motions).
+* Maps whose size differs from the video's are resized (nearest neighbour) and their
+  displacements scaled by the size ratio.
+* Every ``interval`` iterations each video draws ``T`` maps, one per frame, from its map set
+  without replacement (Algorithm 1, line 2). With fewer maps than frames, random permutations
+  of the whole set are concatenated, so every map is used equally often.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+
+from mesampler.samplers.base import Sampler, register_sampler
+
+
+def fit_maps(maps: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Resize maps ``(N, h, w, 2)`` to ``(N, height, width, 2)``, scaling (dx, dy) with the size."""
+    n, h, w, _ = maps.shape
+    if (h, w) == (height, width):
+        return maps
+    resized = F.interpolate(maps.permute(0, 3, 1, 2), size=(height, width), mode="nearest")
+    scale = torch.tensor([width / w, height / h], device=maps.device, dtype=maps.dtype)
+    return resized.permute(0, 2, 3, 1) * scale
+
+
+def sparked_index(maps: torch.Tensor) -> torch.Tensor:
+    """Flat noise index ``(N, H*W)`` int64 for maps ``(N, H, W, 2)`` of (dx, dy) pixels (eq. 3)."""
+    n, h, w, _ = maps.shape
+    u = torch.round(maps[..., 0]).long().remainder(w)
+    v = torch.round(maps[..., 1]).long().remainder(h)
+    return (v * w + u).reshape(n, h * w)
+
+
+def sparked_prior(noise: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """Warp noise ``(T, H, W, C)`` by per-frame indices ``(T, H*W)`` -> ``(T, H, W, C)``."""
+    t, h, w, c = noise.shape
+    flat = noise.reshape(t, h * w, c)
+    return flat.gather(1, index[:, :, None].expand(-1, -1, c)).reshape(t, h, w, c)
+
+
+@register_sampler("me-sampler")
+class MESampler(Sampler):
+    """The sparked prior. ``interval``: iterations between map draws (paper: t = 10)."""
+
+    needs_motion = True
+
+    def __init__(self, *, interval: int = 10) -> None:
+        if interval < 1:
+            raise ValueError(f"interval must be >= 1, got {interval}")
+        self.interval = interval
+
+    def init(
+        self,
+        shape: tuple[int, int, int, int, int],
+        generators: Sequence[torch.Generator],
+        motions: Sequence[torch.Tensor | None],
+    ) -> None:
+        super().init(shape, generators, motions)
+        _, t, h, w, _ = shape
+        self._index = [sparked_index(self._prepare(m, h, w)) for m in motions]  # type: ignore[arg-type]
+        self._chosen: list[torch.Tensor | None] = [None] * len(motions)
+
+    def _prepare(self, maps: torch.Tensor, h: int, w: int) -> torch.Tensor:
+        return fit_maps(maps, h, w)
+
+    def _choose(self, i: int) -> torch.Tensor:
+        t = self.shape[1]
+        n = self._index[i].shape[0]
+        g = self.generators[i]
+        perms = [torch.randperm(n, generator=g, device=g.device) for _ in range(-(-t // n))]
+        return torch.cat(perms)[:t]
+
+    def _draw_one(self, i: int, iteration: int) -> torch.Tensor:
+        if iteration % self.interval == 0 or self._chosen[i] is None:
+            self._chosen[i] = self._choose(i)
+        _, t, h, w, c = self.shape
+        return sparked_prior(self._randn(i, t, h, w, c), self._index[i][self._chosen[i]])
