@@ -1,0 +1,98 @@
+"""Motion vectors of a video as an MPEG-4 Part 2 encoder sees it: re-encode in memory, decode, export vectors.
+
+Every input (any codec, B-frames or not, GIF, raw frames) is re-encoded with FFmpeg's ``mpeg4`` encoder: fixed fine
+quantiser (``qscale`` = :data:`QSCALE`), no B-frames, scene-cut detection off and an I-frame forced every ``gop``
+frames, so GOP ``n`` is exactly frames ``[n·gop, (n+1)·gop)``. The packets go straight to a decoder with
+``flags2=+export_mvs``; nothing touches the disk. Odd widths/heights are padded by one replicated row/column for
+4:2:0 and cropped again; widths not a multiple of 16 need nothing (the last macroblock column is cropped).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+
+import av
+import cv2
+import numpy as np
+
+QSCALE = 1  # as CoViAR's re-encoding (-q:v 1): the finest MPEG-4 quantiser, so vectors follow content not noise
+ALL_P = 0  # ``gop`` value meaning: one I-frame at the start, every later frame a P-frame (frame-to-frame vectors)
+_LONG_GOP = 1 << 20
+_TIME_BASE = Fraction(1, 25)  # frames are renumbered 0, 1, 2, ... whatever their source timing
+
+
+@dataclass
+class CodedFrame:
+    """One re-encoded frame: display ``index``, ``pict_type`` ("I"/"P"), FFmpeg motion vectors (``None`` if none)."""
+
+    index: int
+    pict_type: str
+    mvs: np.ndarray | None
+
+
+def _yuv_frame(frame: av.VideoFrame | np.ndarray) -> tuple[av.VideoFrame, int, int]:
+    """Any decoded frame or ``(H, W, 3) uint8`` RGB -> even-sized yuv420p ``VideoFrame`` and the true ``(H, W)``."""
+    if isinstance(frame, av.VideoFrame):
+        h, w = frame.height, frame.width
+        if h % 2 == 0 and w % 2 == 0:
+            return (frame if frame.format.name == "yuv420p" else frame.reformat(format="yuv420p")), h, w
+        frame = frame.to_ndarray(format="rgb24")
+    h, w = frame.shape[:2]
+    if h % 2 or w % 2:
+        frame = np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
+    yuv = cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2YUV_I420)
+    return av.VideoFrame.from_ndarray(yuv, format="yuv420p"), h, w
+
+
+def _codecs(width: int, height: int, gop: int, threads: int) -> tuple[av.CodecContext, av.CodecContext]:
+    enc = av.CodecContext.create("mpeg4", "w")
+    enc.width, enc.height, enc.pix_fmt = width, height, "yuv420p"
+    enc.time_base = _TIME_BASE
+    enc.gop_size = gop if gop > 0 else _LONG_GOP
+    enc.max_b_frames = 0
+    enc.qscale = QSCALE
+    enc.thread_count = threads
+    enc.options = {"sc_threshold": "1000000000"}
+    dec = av.CodecContext.create("mpeg4", "r")
+    dec.thread_count = threads
+    dec.options = {"flags2": "+export_mvs"}
+    return enc, dec
+
+
+def coded_frames(
+    frames: Iterable[av.VideoFrame | np.ndarray], *, gop: int = 12, threads: int = 1
+) -> Iterator[tuple[CodedFrame, int, int]]:
+    """Re-encode ``frames`` (``gop`` frames per GOP, or :data:`ALL_P`) and yield ``(CodedFrame, H, W)`` in order.
+
+    ``frames``: decoded ``av.VideoFrame`` objects or ``(H, W, 3) uint8`` arrays, all the same size.
+    """
+    enc = dec = None
+    shape = None
+    index = 0
+
+    def drain(packets: list[av.Packet]) -> Iterator[tuple[CodedFrame, int, int]]:
+        nonlocal index
+        for packet in packets:
+            for out in dec.decode(packet):
+                sd = out.side_data.get("MOTION_VECTORS")
+                mvs = sd.to_ndarray() if sd is not None else None
+                kind = "I" if out.key_frame else "P"
+                yield CodedFrame(index, kind, mvs), shape[0], shape[1]
+                index += 1
+
+    for i, frame in enumerate(frames):
+        vf, h, w = _yuv_frame(frame)
+        if enc is None:
+            shape = (h, w)
+            enc, dec = _codecs(vf.width, vf.height, gop, threads)
+        elif (h, w) != shape:
+            raise ValueError(f"frame {i} has size {w}x{h}, expected {shape[1]}x{shape[0]} like frame 0")
+        vf.pts, vf.time_base = i, _TIME_BASE
+        vf.pict_type = av.video.frame.PictureType.I if (i == 0 or (gop > 0 and i % gop == 0)) else 0
+        yield from drain(enc.encode(vf))
+    if enc is None:
+        return
+    yield from drain(enc.encode(None))
+    yield from drain([None])
