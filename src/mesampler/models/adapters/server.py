@@ -42,7 +42,9 @@ _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 class ModelServer(ThreadingHTTPServer):
     """A ``ThreadingHTTPServer`` answering the protocol for ``model``.
 
-    Counters: ``requests`` (``/predict`` requests answered 200) and ``videos`` (videos scored in them).
+    Counters: ``requests`` (``/predict`` requests answered 200), ``videos`` (videos scored in them)
+    and ``answered`` (every response sent). With ``max_requests``, ``done`` is set once that many
+    responses have been sent (the caller then stops the server).
     """
 
     daemon_threads = True
@@ -58,6 +60,7 @@ class ModelServer(ThreadingHTTPServer):
         max_batch: int = DEFAULT_MAX_BATCH,
         max_bytes: int = DEFAULT_MAX_BYTES,
         request_timeout: float = 60.0,
+        max_requests: int | None = None,
     ) -> None:
         from mesampler.models.adapters.load import load_model
 
@@ -74,8 +77,12 @@ class ModelServer(ThreadingHTTPServer):
                 raise ValueError(f"environment variable {token_env} is not set (or empty); it must hold the token")
         self.token_env = token_env
         self.model_lock = threading.Lock()
+        self.count_lock = threading.Lock()
         self.requests = 0
         self.videos = 0
+        self.answered = 0
+        self.max_requests = max_requests
+        self.done = threading.Event()
         self._thread: threading.Thread | None = None
         if host not in _LOOPBACK:
             log.warning("serving on %s: reachable from other machines, and the protocol has no TLS", host)
@@ -133,6 +140,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+        srv = self.server
+        with srv.count_lock:
+            srv.answered += 1
+            if srv.max_requests is not None and srv.answered >= srv.max_requests:
+                srv.done.set()
 
     def _error(self, status: int, message: str) -> None:
         self._send(status, error_body(message))
@@ -208,6 +220,7 @@ def make_server(
     max_batch: int = DEFAULT_MAX_BATCH,
     max_bytes: int = DEFAULT_MAX_BYTES,
     request_timeout: float = 60.0,
+    max_requests: int | None = None,
 ) -> ModelServer:
     """A bound, not yet serving :class:`ModelServer` (``port=0`` picks a free port; see ``.url``)."""
     try:
@@ -219,6 +232,7 @@ def make_server(
             max_batch=max_batch,
             max_bytes=max_bytes,
             request_timeout=request_timeout,
+            max_requests=max_requests,
         )
     except OSError as e:
         raise ValueError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None

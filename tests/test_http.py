@@ -1,0 +1,363 @@
+"""HTTP adapter and reference server, end to end over loopback (127.0.0.1 only, bounded retries).
+
+Fault injection: server down, intermittent 500s, answers slower than the read timeout, garbage
+bodies and wrong tokens. Query counts must agree between the engine, the client and the model.
+"""
+
+from __future__ import annotations
+
+import http.client
+import io
+import json
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import mesampler
+from mesampler.models.adapters import HTTPModel, RemoteModelError, from_module, load_model, serve_in_thread
+
+pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
+
+T, H, W, K = 4, 8, 8, 5
+FAST = {"retries": 3, "backoff": 0.01, "connect_timeout": 2.0, "read_timeout": 10.0}
+
+
+class TinyNet(torch.nn.Module):
+    """``(N, T, H, W, 3)`` -> ``(N, K)``; ``count`` = videos seen."""
+
+    def __init__(self, seed: int = 0) -> None:
+        super().__init__()
+        g = torch.Generator().manual_seed(seed)
+        self.w1 = torch.nn.Parameter(torch.randn(T * H * W * 3, 16, generator=g) * 3 / (T * H * W * 3) ** 0.5)
+        self.w2 = torch.nn.Parameter(torch.randn(16, K, generator=g))
+        self.count = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.count += x.shape[0]
+        return torch.tanh((x.reshape(x.shape[0], -1) - 0.5) @ self.w1) @ self.w2
+
+
+class Faulty:
+    """Numpy model around ``net`` that fails (raises or sleeps) on the calls ``fault(i)`` picks."""
+
+    def __init__(self, net: TinyNet, fault: Callable[[int], str | None]) -> None:
+        self.net, self.fault, self.calls = net, fault, 0
+
+    def __call__(self, videos: np.ndarray) -> np.ndarray:
+        self.calls += 1
+        kind = self.fault(self.calls)
+        if kind == "raise":
+            raise RuntimeError("injected failure")
+        if kind == "slow":
+            time.sleep(0.6)
+        with torch.no_grad():
+            return self.net(torch.from_numpy(videos)).numpy()
+
+
+def reference(net: torch.nn.Module, x: np.ndarray) -> np.ndarray:
+    with torch.no_grad():
+        return net(torch.from_numpy(x)).numpy()
+
+
+@contextmanager
+def serving(model: object, **kw: object) -> Iterator[tuple[object, str]]:
+    server, url = serve_in_thread(model, "127.0.0.1", 0, **kw)
+    try:
+        yield server, url
+    finally:
+        server.close()
+
+
+@contextmanager
+def raw_server(reply: Callable[[BaseHTTPRequestHandler], None]) -> Iterator[str]:
+    """A loopback server whose POST answer is written by ``reply`` (for malformed answers)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            reply(self)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    srv.daemon_threads = True
+    th = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    th.start()
+    try:
+        yield f"http://127.0.0.1:{srv.server_address[1]}"
+    finally:
+        srv.shutdown()
+        th.join(5)
+        srv.server_close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def batch() -> np.ndarray:
+    return np.random.default_rng(1).random((7, T, H, W, 3), dtype=np.float32)
+
+
+@pytest.fixture
+def video() -> np.ndarray:
+    return np.random.default_rng(2).integers(0, 256, (T, H, W, 3), dtype=np.uint8)
+
+
+def _attack(model: object, video: np.ndarray) -> mesampler.AttackResult:
+    return mesampler.attack(model, video, method="multi-noise", eps=0.05, max_queries=30, seed=0)  # type: ignore[arg-type]
+
+
+# -- same scores, exact counts ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["npy", "json"])
+def test_http_same_scores(fmt: str, batch: np.ndarray) -> None:
+    net = TinyNet().eval()
+    with serving(from_module(net, num_classes=K), max_batch=3) as (server, url):
+        m = load_model(url, format=fmt, **FAST)
+        assert isinstance(m, HTTPModel) and m.num_classes == K
+        np.testing.assert_allclose(m(batch), reference(net, batch), rtol=1e-5, atol=1e-5)
+        out = m(torch.from_numpy(batch[:2]))
+        assert isinstance(out, torch.Tensor)
+        # 7 videos in chunks of max_batch=3 (from /info), then 2 more; /info is not a query
+        assert (m.queries, m.attempts, m.videos_sent) == (9, 4, 9)
+        assert server.videos == 9 and server.requests == 4
+
+
+@pytest.mark.parametrize("fmt", ["npy", "json"])
+def test_http_attack_exact_count(fmt: str, video: np.ndarray) -> None:
+    net = TinyNet().eval()
+    with serving(net) as (server, url):
+        m = load_model(url + "/predict", format=fmt, batch_size=16, **FAST)
+        r = _attack(m, video)
+    assert r.queries == m.queries == net.count == server.videos > 0
+    assert m.attempts == server.requests
+
+
+def test_intermittent_500_retried_with_exact_count(video: np.ndarray) -> None:
+    net = TinyNet().eval()
+    flaky = Faulty(net, lambda i: "raise" if i % 3 == 1 else None)  # calls 1, 4, 7, ... fail
+    with serving(flaky) as (server, url):
+        m = HTTPModel(url, batch_size=16, **FAST)
+        r = _attack(m, video)
+    failed = m.attempts - server.requests
+    assert failed >= 1 and m.videos_sent > m.queries
+    assert r.queries == m.queries == net.count == server.videos > 0
+
+
+def test_slow_answer_retried_then_counted_once(batch: np.ndarray) -> None:
+    net = TinyNet().eval()
+    slow_once = Faulty(net, lambda i: "slow" if i == 1 else None)
+    with serving(slow_once) as (server, url):
+        m = HTTPModel(url, batch_size=16, retries=2, backoff=0.7, read_timeout=0.3)
+        np.testing.assert_allclose(m(batch), reference(net, batch), rtol=1e-5, atol=1e-5)
+        assert (m.attempts, m.queries, m.videos_sent) == (2, 7, 14)
+        # the late batch was evaluated by the server but its answer was lost: never charged
+        assert server.videos == 14
+
+
+def test_always_slow_gives_clear_error(batch: np.ndarray) -> None:
+    slow = Faulty(TinyNet().eval(), lambda i: "slow")
+    with serving(slow) as (_, url):
+        m = HTTPModel(url, batch_size=16, retries=1, backoff=0.01, read_timeout=0.2)
+        t0 = time.monotonic()
+        with pytest.raises(RemoteModelError, match=r"no answer after 2 attempts; last: timed out"):
+            m(batch[:1])
+        assert time.monotonic() - t0 < 3
+    assert (m.attempts, m.queries) == (2, 0)
+
+
+def test_server_down_clear_error_after_bounded_retries(batch: np.ndarray) -> None:
+    m = HTTPModel(f"http://127.0.0.1:{free_port()}", batch_size=4, retries=2, backoff=0.01, connect_timeout=1)
+    t0 = time.monotonic()
+    with pytest.raises(RemoteModelError, match=r"127.0.0.1:\d+/predict: no answer after 3 attempts.*Connection"):
+        m(batch)
+    assert time.monotonic() - t0 < 5
+    assert (m.attempts, m.queries, m.videos_sent) == (3, 0, 12)
+
+
+def test_model_failure_is_a_500_with_reason(batch: np.ndarray) -> None:
+    with serving(Faulty(TinyNet(), lambda i: "raise")) as (server, url):
+        m = HTTPModel(url, batch_size=16, retries=1, backoff=0.01)
+        with pytest.raises(RemoteModelError, match="HTTP 500: model failed: RuntimeError: injected failure"):
+            m(batch)
+        assert (m.attempts, m.queries, server.videos) == (2, 0, 0)
+
+
+def _npy(a: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, a)
+    return buf.getvalue()
+
+
+def _reply(status: int, body: bytes, ctype: str) -> Callable[[BaseHTTPRequestHandler], None]:
+    def reply(h: BaseHTTPRequestHandler) -> None:
+        h.send_response(status)
+        h.send_header("Content-Type", ctype)
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        h.wfile.write(body)
+
+    return reply
+
+
+@pytest.mark.parametrize(
+    "body, ctype, fmt, message",
+    [
+        (b"<html>hello</html>", "text/html", "npy", "unsupported Content-Type 'text/html'"),
+        (b"hello", "application/x-npy", "npy", "not a .npy array"),
+        (_npy(np.zeros((3, K), np.float32)), "application/x-npy", "npy", r"shape \(3, 5\); expected \(2, K\)"),
+        (_npy(np.full((2, K), np.nan, np.float32)), "application/x-npy", "npy", "NaN"),
+        (_npy(np.array([["a"] * K] * 2)), "application/x-npy", "npy", "dtype <U1"),
+        (b"{not json", "application/json", "json", "not valid JSON"),
+        (json.dumps({"oops": 1}).encode(), "application/json", "json", 'key "scores"'),
+        (b'{"scores": [[1, NaN, 3, 4, 5], [1, 2, 3, 4, 5]]}', "application/json", "json", "NaN"),
+        (json.dumps({"scores": [[1, 2], [3]]}).encode(), "application/json", "json", "not a rectangular array"),
+    ],
+)
+def test_garbage_body_clear_error_not_retried(body: bytes, ctype: str, fmt: str, message: str) -> None:
+    with raw_server(_reply(200, body, ctype)) as url:
+        m = HTTPModel(url, format=fmt, batch_size=16, **FAST)
+        with pytest.raises(RemoteModelError, match=f"malformed answer: .*{message}"):
+            m(np.zeros((2, T, H, W, 3), np.float32))
+    assert (m.attempts, m.queries) == (1, 0)
+
+
+def test_wrong_token_clear_error_without_token(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, batch: np.ndarray
+) -> None:
+    server_token, wrong = "srv-Secret-0123456789", "cli-Wrong-9876543210"
+    monkeypatch.setenv("TEST_SERVER_TOKEN", server_token)
+    monkeypatch.setenv("MESAMPLER_TOKEN", wrong)
+    caplog.set_level(logging.DEBUG)
+    net = TinyNet().eval()
+    with serving(net, token_env="TEST_SERVER_TOKEN") as (server, url):
+        m = HTTPModel(url, batch_size=16, **FAST)
+        with pytest.raises(RemoteModelError, match=r"HTTP 401.*\$MESAMPLER_TOKEN") as exc:
+            m(batch)
+        assert exc.value.status == 401 and m.attempts == 1 and m.queries == 0
+        texts = [str(exc.value), repr(exc.value), repr(m), caplog.text]
+        monkeypatch.delenv("MESAMPLER_TOKEN")
+        with pytest.raises(RemoteModelError, match="HTTP 401"):
+            HTTPModel(url, batch_size=16, **FAST)(batch)
+        monkeypatch.setenv("CLIENT_TOKEN", server_token)
+        ok = HTTPModel(url, token_env="CLIENT_TOKEN", batch_size=16, **FAST)
+        np.testing.assert_allclose(ok(batch), reference(net, batch), rtol=1e-5, atol=1e-5)
+        assert ok.num_classes == K  # /info with the token works too
+        texts += [repr(ok), caplog.text, repr(server)]
+    for text in texts:
+        assert server_token not in text and wrong not in text
+
+
+def test_token_echoed_by_a_server_is_scrubbed(monkeypatch: pytest.MonkeyPatch) -> None:
+    token = "echo-Secret-5555"
+    monkeypatch.setenv("MESAMPLER_TOKEN", token)
+
+    def echo(h: BaseHTTPRequestHandler) -> None:
+        _reply(403, json.dumps({"error": f"bad header {h.headers['Authorization']}"}).encode(), "application/json")(h)
+
+    with raw_server(echo) as url:
+        with pytest.raises(RemoteModelError, match=r"HTTP 403: bad header Bearer \*\*\*") as exc:
+            HTTPModel(url, batch_size=4, **FAST)(np.zeros((1, T, H, W, 3), np.float32))
+    assert token not in str(exc.value)
+
+
+def test_server_missing_token_env_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_SUCH_TOKEN_VAR", raising=False)
+    with pytest.raises(ValueError, match="NO_SUCH_TOKEN_VAR is not set"):
+        serve_in_thread(TinyNet().eval(), token_env="NO_SUCH_TOKEN_VAR")
+
+
+# -- the server validates requests -----------------------------------------------------------------
+
+
+def _post(url: str, body: bytes, ctype: str, path: str = "/predict") -> tuple[int, str]:
+    host, port = url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=5)
+    try:
+        conn.request("POST", path, body=body, headers={"Content-Type": ctype})
+        resp = conn.getresponse()
+        return resp.status, json.loads(resp.read()).get("error", "")
+    finally:
+        conn.close()
+
+
+def test_server_rejects_bad_requests(batch: np.ndarray) -> None:
+    net = TinyNet().eval()
+    npy = "application/x-npy"
+    with serving(net, max_batch=4, max_bytes=200_000) as (server, url):
+        assert _post(url, b"junk", npy) == (400, "body is not a .npy array (starts with b'junk')")
+        assert _post(url, _npy(batch[0]), npy) == (400, "expected videos of shape (N, T, H, W, 3), got (4, 8, 8, 3)")
+        status, msg = _post(url, _npy(batch * 2), npy)
+        assert status == 400 and "must lie in [0, 1]" in msg
+        status, msg = _post(url, _npy(np.full_like(batch, np.nan)), npy)
+        assert status == 400 and "NaN" in msg
+        assert _post(url, _npy(batch), npy)[0] == 413  # 7 videos > max_batch 4
+        assert _post(url, b"\0" * 300_000, npy)[0] == 413  # bytes > max_bytes
+        assert _post(url, b"{}", "text/plain")[0] == 415
+        assert _post(url, json.dumps({"video": []}).encode(), "application/json") == (
+            400,
+            'JSON body must be an object with key "videos"',
+        )
+        assert _post(url, b"", npy, path="/elsewhere")[0] == 404
+        assert net.count == 0 and server.requests == 0
+        m = HTTPModel(url, batch_size=5, **FAST)
+        with pytest.raises(RemoteModelError, match="HTTP 413: 5 videos in one request; .* at most 4"):
+            m(batch)
+        assert m.attempts == 1
+
+
+def test_client_option_errors() -> None:
+    with pytest.raises(ValueError, match="http://host:port"):
+        HTTPModel("127.0.0.1:8000")
+    with pytest.raises(ValueError, match="no credentials"):
+        HTTPModel("http://user:pw@127.0.0.1:8000")
+    with pytest.raises(ValueError, match="format must be one of"):
+        HTTPModel("http://127.0.0.1:8000", format="xml")
+    with pytest.raises(ValueError, match="timeouts > 0"):
+        HTTPModel("http://127.0.0.1:8000", read_timeout=0)
+
+
+# -- the CLI ----------------------------------------------------------------------------------------
+
+
+def test_cli_serve_bounded(tmp_path: Path, batch: np.ndarray) -> None:
+    from mesampler.cli.main import main
+
+    net = TinyNet().eval()
+    path = tmp_path / "tiny.pt"
+    torch.jit.save(torch.jit.trace(net, torch.rand(2, T, H, W, 3)), str(path))
+    port = free_port()
+    rc: list[int] = []
+    cli = threading.Thread(
+        target=lambda: rc.append(main(["serve", str(path), "--port", str(port), "--max-requests", "2"])), daemon=True
+    )
+    cli.start()
+    m = HTTPModel(f"http://127.0.0.1:{port}", batch_size=16, retries=8, backoff=0.05, max_backoff=0.5)
+    try:
+        np.testing.assert_allclose(m(batch), reference(net, batch), rtol=1e-5, atol=1e-5)  # retried until it listens
+        assert m.num_classes == K  # /info: the second request
+    finally:
+        cli.join(10)
+    assert rc == [0] and m.queries == 7
+
+
+def test_cli_serve_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from mesampler.cli.main import main
+
+    assert main(["serve", str(tmp_path / "missing.onnx"), "--port", "0"]) == 2
+    assert "missing.onnx" in capsys.readouterr().err
