@@ -21,9 +21,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import mesampler
 from mesampler.models.adapters import HTTPModel, RemoteModelError, from_module, load_model, serve_in_thread
+from mesampler.models.adapters.http_client import _Retryable
+from mesampler.models.adapters.protocol import FORMATS, NPY_TYPE, check_video_batch, decode_array, encode_array
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
 
@@ -361,3 +365,49 @@ def test_cli_serve_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
 
     assert main(["serve", str(tmp_path / "missing.onnx"), "--port", "0"]) == 2
     assert "missing.onnx" in capsys.readouterr().err
+
+
+# -- invariants (no network) ------------------------------------------------------------------------
+
+_outcome = st.sampled_from(["ok", "500", "503", "429", "conn", "timeout"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(outcomes=st.lists(_outcome, min_size=1, max_size=6), retries=st.integers(0, 4), n=st.integers(1, 5))
+def test_counts_stay_exact_for_any_fault_sequence(outcomes: list[str], retries: int, n: int) -> None:
+    """``queries`` grows by n only for an answered batch; ``attempts``/``videos_sent`` count every try."""
+    m = HTTPModel("http://127.0.0.1:9", batch_size=16, retries=retries, backoff=0.0)
+    calls: list[str] = []
+
+    def fake(method: str, path: str, body: bytes | None, accept: str) -> tuple[int, str, bytes]:
+        kind = outcomes[len(calls)] if len(calls) < len(outcomes) else "ok"
+        calls.append(kind)
+        if kind == "ok":
+            return 200, NPY_TYPE, _npy(np.arange(n * K, dtype=np.float32).reshape(n, K))
+        if kind in ("conn", "timeout"):
+            raise _Retryable(kind)
+        return int(kind), "application/json", b'{"error": "x"}'
+
+    m._request = fake  # type: ignore[method-assign]
+    first_ok = next((i for i, k in enumerate(outcomes) if k == "ok"), len(outcomes))
+    if first_ok <= retries:
+        assert m(np.zeros((n, T, H, W, 3), np.float32)).shape == (n, K)
+        assert (m.queries, m.attempts) == (n, first_ok + 1)
+    else:
+        with pytest.raises(RemoteModelError, match=f"no answer after {retries + 1} attempts"):
+            m(np.zeros((n, T, H, W, 3), np.float32))
+        assert (m.queries, m.attempts) == (0, retries + 1)
+    assert m.videos_sent == n * m.attempts
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    shape=st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(1, 4), st.integers(1, 4)),
+    fmt=st.sampled_from(sorted(FORMATS)),
+    seed=st.integers(0, 2**16),
+)
+def test_protocol_round_trip(shape: tuple[int, int, int, int], fmt: str, seed: int) -> None:
+    x = np.random.default_rng(seed).random((*shape, 3), dtype=np.float32)
+    y = decode_array(encode_array(x, FORMATS[fmt], "videos"), FORMATS[fmt], "videos")
+    check_video_batch(y)
+    np.testing.assert_array_equal(y, x)  # float32 survives JSON exactly (repr round-trips)
