@@ -5,7 +5,8 @@ spans a back-and-forth movement cancels itself out. Here each interval's start a
 trajectory, from the frame-to-frame fields ``b_t`` (frame t back to t−1):
 
 1. **Start** at the first frame (at or after the previous interval's end) where motion begins: the mean
-   displacement of the next transition is at least :data:`STATIC_PX`; static stretches are skipped.
+   next transition moves (at least :data:`ACTIVE_FRACTION` of pixels by >= :data:`STATIC_PX`); static stretches
+   are skipped.
 2. **Length**: grow the accumulated map frame by frame up to ``max_len`` (2·gop) frames, scoring each ``L >=
    min_len`` (gop) by its coverage (fraction of pixels moving >= 1 px); take the *shortest* ``L`` whose coverage is
    within :data:`NEAR_BEST` of the best. Slow or intermittent motion gets longer intervals (more complete maps);
@@ -21,7 +22,8 @@ import numpy as np
 from mesampler.motion.accumulate import pixel_grid, trace_step
 from mesampler.motion.metrics import MOVING_PX
 
-STATIC_PX = 0.05  # mean |b_t| (px) below which a transition counts as static
+STATIC_PX = 0.25  # |b_t| (px) below which a pixel counts as static in one transition
+ACTIVE_FRACTION = 0.005  # a transition moves if at least this fraction of its pixels do
 NEAR_BEST = 0.95  # accept the shortest length reaching this fraction of the best coverage
 
 
@@ -38,14 +40,14 @@ def choose_intervals(
     n_frames = len(fields) + 1
     min_len = min_len or gop
     max_len = max_len or 2 * gop
-    energy = np.array([float(np.abs(b).mean()) * 2 for b in fields])  # ~ mean |b| over x and y
-    if len(energy) == 0 or energy.max() < STATIC_PX:
+    active = np.array([float((np.abs(b).max(-1) >= STATIC_PX).mean()) >= ACTIVE_FRACTION for b in fields])
+    if not active.any():
         return fixed_intervals(n_frames, gop)
     grid = pixel_grid(*fields[0].shape[:2])
     out: list[tuple[int, int]] = []
     s = 0
     while s + min_len <= n_frames:
-        while s + min_len <= n_frames and energy[s] < STATIC_PX:
+        while s + min_len <= n_frames and not active[s]:
             s += 1
         if s + min_len > n_frames:
             break

@@ -1,0 +1,122 @@
+"""Accumulated motion vectors on synthetic clips with known motion (fixtures made with PyAV by tests/videogen.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mesampler.motion import accumulate, dense_field, motion_maps
+from videogen import moving_square, write_clip
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("MESAMPLER_CACHE", str(tmp_path / "cache"))
+
+
+def _score(maps: np.ndarray, clip, t0: int = 0, t1: int = 11) -> tuple[float, float]:
+    """(fraction of interior pixels within 0.5 px of the truth, fraction of far background exactly 0)."""
+    m = maps[0]
+    err = np.abs(m - clip.truth_map(t0, t1)).max(-1)
+    inside, bg = clip.interior(t1), clip.far_background(t0, t1)
+    return float((err[inside] <= 0.5).mean()), float((np.abs(m[bg]).max(-1) == 0).mean())
+
+
+@pytest.mark.parametrize("speed", [(2.0, 0.0), (-1.0, 1.0), (0.5, -0.5), (1.5, 0.5), (-0.25, 0.75)])
+def test_known_translation_accurate(speed):
+    clip = moving_square(speed=speed)
+    maps = motion_maps(clip.frames)
+    assert maps.shape == (1, 96, 128, 2) and maps.dtype == np.float32
+    inside, background = _score(maps, clip)
+    assert inside >= 0.95
+    assert background >= 0.99
+
+
+def test_sign_convention():
+    clip = moving_square(speed=(2.0, -1.0))
+    m = motion_maps(clip.frames)[0]
+    dx, dy = np.median(m[clip.interior(11)], axis=0)
+    assert dx == pytest.approx(22.0, abs=0.5)  # moving right -> +dx, 11 P-frames x 2 px
+    assert dy == pytest.approx(-11.0, abs=0.5)  # moving up -> -dy
+
+
+def test_coviar_mode_integer_only():
+    integer = moving_square(speed=(2.0, 1.0))
+    assert _score(motion_maps(integer.frames, mode="coviar"), integer)[0] >= 0.95
+    sub = moving_square(speed=(0.5, -0.5))  # half-pel steps truncate to 0 in integer tracing
+    assert _score(motion_maps(sub.frames, mode="coviar"), sub)[0] < 0.5
+
+
+@pytest.mark.parametrize("shape", [(96, 120), (97, 125), (64, 200)])
+def test_sizes_not_multiple_of_16(shape):
+    clip = moving_square(height=shape[0], width=shape[1], size=40, speed=(1.0, 0.5))
+    maps = motion_maps(clip.frames)
+    assert maps.shape == (1, *shape, 2)
+    inside, background = _score(maps, clip)
+    assert inside >= 0.95 and background >= 0.99
+
+
+def test_vectors_pointing_outside_frame():
+    """A pan: content enters at the left edge; accurate tracing keeps the full displacement there."""
+    wide = moving_square(width=200, height=96, speed=(0.0, 0.0), size=8).frames
+    frames = np.stack([wide[0, :, 60 - 2 * t : 188 - 2 * t] for t in range(12)])  # content moves right 2 px/frame
+    m = motion_maps(frames)[0]
+    assert (np.abs(m[..., 0] - 22) <= 0.5).mean() >= 0.95
+    assert np.abs(m[:, :16, 0] - 22).max() <= 0.5  # the strip of new content, traced from outside the frame
+    c = motion_maps(frames, mode="coviar")[0]
+    assert np.abs(c[:, :16, 0] - 22).mean() > 5  # clipped traces lose the displacement
+
+
+def test_static_video_is_zero():
+    frames = np.repeat(moving_square(speed=(0.0, 0.0)).frames[:1], 24, axis=0)
+    maps = motion_maps(frames)
+    assert maps.shape[0] == 2 and np.count_nonzero(maps) == 0  # all blocks skipped
+
+
+def test_dense_field_blocks_and_missing_blocks():
+    dt = [
+        ("source", "i4"),
+        ("w", "u1"),
+        ("h", "u1"),
+        ("src_x", "i2"),
+        ("src_y", "i2"),
+        ("dst_x", "i2"),
+        ("dst_y", "i2"),
+        ("flags", "u8"),
+        ("motion_x", "i4"),
+        ("motion_y", "i4"),
+        ("motion_scale", "u2"),
+    ]
+    mvs = np.array(
+        [
+            (-1, 16, 16, 11, 6, 8, 8, 0, 5, -4, 2),  # macroblock (0, 0): (+2.5, -2) px
+            (-1, 8, 8, 28, 20, 28, 20, 0, 0, 0, 2),  # 8x8 block at x 24..31, y 16..23: zero vector
+            (1, 16, 16, 40, 8, 40, 8, 0, 6, 6, 2),
+        ],  # from a future frame: ignored
+        dtype=dt,
+    )
+    f = dense_field(mvs, 40, 50)
+    assert f.shape == (40, 50, 2)
+    np.testing.assert_array_equal(f[:16, :16], np.broadcast_to([2.5, -2.0], (16, 16, 2)))
+    assert np.count_nonzero(f[16:]) == 0 and np.count_nonzero(f[:, 16:]) == 0  # intra / missing blocks -> 0
+    np.testing.assert_array_equal(dense_field(mvs, 40, 50, mode="coviar")[0, 0], [3.0, -2.0])
+    assert np.count_nonzero(dense_field(None, 40, 50)) == 0
+
+
+def test_accumulate_chains_translations():
+    fields = [np.full((20, 30, 2), [-1.5, 0.5], np.float32)] * 4  # each frame: content came from 1.5 px left
+    m = accumulate(fields)
+    np.testing.assert_allclose(m[10, 15], [6.0, -2.0], atol=1e-5)  # forward = -(sum of backward)
+
+
+@pytest.mark.parametrize(
+    "codec,suffix,bframes", [("h264", ".mp4", 2), ("mpeg4", ".avi", 0), ("h264", ".mkv", 0), ("gif", ".gif", 0)]
+)
+def test_file_formats(tmp_path, codec, suffix, bframes):
+    clip = moving_square(frames=24, speed=(1.0, 0.0))
+    path = write_clip(tmp_path / f"clip{suffix}", clip.frames, codec=codec, bframes=bframes)
+    maps = motion_maps(path)
+    assert maps.shape == (2, 96, 128, 2)
+    m = maps[1]
+    err = np.abs(m - clip.truth_map(12, 23)).max(-1)
+    assert (err[clip.interior(23)] <= 0.5).mean() >= 0.9
