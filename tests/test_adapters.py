@@ -318,3 +318,17 @@ def test_attack_onnx_exact_count(tmp_path: Path, video: np.ndarray) -> None:
     counting = m.session = CountingSession(m.session)  # type: ignore[assignment]
     r = _attack(m, video)
     assert r.queries == counting.count > 0
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_module_on_cuda_keeps_tensors_there(video: np.ndarray) -> None:
+    net = clean_net()
+    m = from_module(net, device="cuda")
+    x = torch.rand(3, T, H, W, 3, device="cuda")
+    out = m(x)
+    assert out.device.type == "cuda" and out.dtype == torch.float32
+    expected = reference(clean_net(), x.cpu().numpy())  # same seed, same weights, on the CPU
+    np.testing.assert_allclose(out.cpu().numpy(), expected, rtol=1e-4, atol=1e-4)
+    before = net.count
+    r = _attack(m, video)
+    assert r.queries == net.count - before > 0

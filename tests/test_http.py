@@ -351,12 +351,12 @@ def test_cli_serve_bounded(tmp_path: Path, batch: np.ndarray) -> None:
         target=lambda: rc.append(main(["serve", str(path), "--port", str(port), "--max-requests", "2"])), daemon=True
     )
     cli.start()
-    m = HTTPModel(f"http://127.0.0.1:{port}", batch_size=16, retries=8, backoff=0.05, max_backoff=0.5)
+    m = HTTPModel(f"http://127.0.0.1:{port}", batch_size=16, retries=30, backoff=0.05, max_backoff=0.5)
     try:
         np.testing.assert_allclose(m(batch), reference(net, batch), rtol=1e-5, atol=1e-5)  # retried until it listens
         assert m.num_classes == K  # /info: the second request
     finally:
-        cli.join(10)
+        cli.join(20)
     assert rc == [0] and m.queries == 7
 
 
@@ -411,3 +411,18 @@ def test_protocol_round_trip(shape: tuple[int, int, int, int], fmt: str, seed: i
     y = decode_array(encode_array(x, FORMATS[fmt], "videos"), FORMATS[fmt], "videos")
     check_video_batch(y)
     np.testing.assert_array_equal(y, x)  # float32 survives JSON exactly (repr round-trips)
+
+
+def test_server_drops_a_stalled_client(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="mesampler.models.adapters.server")
+    with serving(TinyNet().eval(), request_timeout=0.3) as (server, url):
+        port = int(url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            s.sendall(b"POST /predict HTTP/1.0\r\nContent-Type: application/x-npy\r\nContent-Length: 1000\r\n\r\nabc")
+            t0 = time.monotonic()
+            assert s.recv(1024) == b""  # closed by the server, no answer to half a request
+            assert time.monotonic() - t0 < 3
+        deadline = time.monotonic() + 3
+        while "timed out" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert "timed out" in caplog.text and server.answered == 0

@@ -24,7 +24,7 @@ def check_mean_std(
     mean: Sequence[float] | None, std: Sequence[float] | None
 ) -> tuple[np.ndarray | None, np.ndarray | None]:
     """Validate per-channel ``mean``/``std`` (3 values each, std > 0) -> float32 arrays or ``None``."""
-    out = []
+    out: list[np.ndarray | None] = []
     for name, v in (("mean", mean), ("std", std)):
         if v is None:
             out.append(None)

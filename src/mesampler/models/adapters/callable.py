@@ -63,10 +63,10 @@ class CallableModel:
             self._k = out.shape[1]
             return out if isinstance(videos, torch.Tensor) else out.cpu().numpy()
         if isinstance(videos, torch.Tensor):
-            x = videos.detach().to("cpu", torch.float32).numpy()
+            x_np = videos.detach().to("cpu", torch.float32).numpy()
         else:
-            x = np.asarray(videos, dtype=np.float32)
-        scores = scores_to_numpy(self.fn(x), n, repr(self))
+            x_np = np.asarray(videos, dtype=np.float32)
+        scores = scores_to_numpy(self.fn(x_np), n, repr(self))
         self._k = scores.shape[1]
         return like_input(scores, videos)
 

@@ -59,7 +59,7 @@ class ONNXModel:
         self.layout = check_layout(layout)
         self.mean, self.std = check_mean_std(mean, std)
         try:
-            import onnxruntime as ort
+            import onnxruntime as ort  # type: ignore[import-untyped]
         except ImportError as e:
             raise ImportError("ONNX models need onnxruntime: pip install 'mesampler[onnx]'") from e
         opts = ort.SessionOptions()

@@ -11,6 +11,7 @@ import hmac
 import json
 import logging
 import os
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -91,7 +92,8 @@ class ModelServer(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
-        host = f"[{host}]" if ":" in str(host) else host
+        host = host.decode() if isinstance(host, bytes) else host
+        host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{port}"
 
     def info(self) -> dict[str, Any]:
@@ -113,6 +115,14 @@ class ModelServer(ThreadingHTTPServer):
         expected = f"Bearer {self._token}".encode()
         return hmac.compare_digest((header or "").encode(), expected)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A request that died (slow or vanished client): log it instead of printing to stderr."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (TimeoutError, ConnectionError)):
+            log.debug("request from %s dropped: %s", client_address[0], type(exc).__name__)
+        else:
+            log.warning("request from %s failed", client_address[0], exc_info=True)
+
     def close(self, timeout: float = 5.0) -> None:
         """Stop serving (if started by :func:`serve_in_thread`) and release the socket."""
         if self._thread is not None:
@@ -128,8 +138,8 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "mesampler"
 
     def setup(self) -> None:
-        self.timeout = self.server.request_timeout
         super().setup()
+        self.connection.settimeout(self.server.request_timeout)
 
     def log_message(self, format: str, *args: Any) -> None:  # request line and status only, never headers
         log.debug("%s %s", self.address_string(), format % args)
