@@ -148,3 +148,14 @@ def test_colour_wheel():
     assert rgb[0, 2].tolist() == [0, 255, 255]
     assert rgb[0, 1].tolist() == [128, 255, 0]
     assert rgb[3, 3].tolist() == [255, 255, 255]  # no motion: white
+
+
+def test_cli(tmp_path, long_clip):
+    from mesampler.cli.main import main
+
+    path = write_video(tmp_path / "clip.mkv", long_clip[:24])
+    assert main(["motion", str(path), "--kind", "mv", "--size", "16", "--out", str(tmp_path / "out")]) == 0
+    data = np.load(tmp_path / "out" / "maps.npz")
+    assert data["maps"].shape == (2, 16, 16, 2) and data["intervals"].tolist() == [[0, 12], [12, 12]]
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.png")) == ["map_0000.png", "map_0001.png"]
+    assert main(["motion", str(tmp_path / "missing.mp4"), "--out", str(tmp_path / "o2")]) == 2
