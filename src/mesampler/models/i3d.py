@@ -275,6 +275,27 @@ def load_i3d(weights: str | os.PathLike[str] | None = None, *, download: bool = 
     return net.eval()
 
 
+EVAL_FRAMES = 64
+EVAL_SHORT_SIDE = 256
+
+
+def eval_clip(
+    path: str | os.PathLike[str], *, frames: int = EVAL_FRAMES, short_side: int = EVAL_SHORT_SIDE
+) -> np.ndarray:
+    """The evaluation clip of a video file: ``frames`` centre frames, short side ``short_side``, centre
+    crop 224 -> ``(T, 224, 224, 3)`` float32 in [0, 1] (``T < frames`` only for shorter videos).
+
+    This is the one clip-preparation rule used for clean accuracy (tests, benchmarks).
+    """
+    from mesampler.video import read_video
+
+    video = read_video(path, size=short_side)
+    start = max(0, (len(video) - frames) // 2)
+    top = (short_side - I3D_K400.size) // 2
+    crop = video[start : start + frames, top : top + I3D_K400.size, top : top + I3D_K400.size]
+    return crop.astype(np.float32) / 255.0
+
+
 I3D_K400 = ModelSpec(
     name="i3d-k400",
     num_classes=400,
