@@ -340,7 +340,12 @@ def test_client_option_errors() -> None:
 
 
 def test_cli_serve_bounded(tmp_path: Path, batch: np.ndarray) -> None:
-    from mesampler.cli.main import main
+    import argparse
+
+    from mesampler.cli import serve
+
+    parser = argparse.ArgumentParser()
+    serve.add_arguments(parser)
 
     net = TinyNet().eval()
     path = tmp_path / "tiny.pt"
@@ -348,7 +353,8 @@ def test_cli_serve_bounded(tmp_path: Path, batch: np.ndarray) -> None:
     port = free_port()
     rc: list[int] = []
     cli = threading.Thread(
-        target=lambda: rc.append(main(["serve", str(path), "--port", str(port), "--max-requests", "2"])), daemon=True
+        target=lambda: rc.append(serve.run(parser.parse_args([str(path), "--port", str(port), "--max-requests", "2"]))),
+        daemon=True,
     )
     cli.start()
     m = HTTPModel(f"http://127.0.0.1:{port}", batch_size=16, retries=30, backoff=0.05, max_backoff=0.5)
@@ -426,3 +432,16 @@ def test_server_drops_a_stalled_client(caplog: pytest.LogCaptureFixture) -> None
         while "timed out" not in caplog.text and time.monotonic() < deadline:
             time.sleep(0.02)
         assert "timed out" in caplog.text and server.answered == 0
+
+
+def test_serve_registered_testbed_by_name(batch: np.ndarray) -> None:
+    from mesampler.models.registry import list_models
+
+    if "testbed-motion" not in {e.name for e in list_models()}:
+        pytest.skip("testbed-motion is not registered yet")
+    local = load_model("testbed-motion")
+    with serving("testbed-motion") as (_, url):
+        remote = HTTPModel(url, **FAST)
+        assert remote.num_classes == local.num_classes
+        np.testing.assert_allclose(remote(batch), local(batch), rtol=1e-5, atol=1e-5)
+        assert remote.queries == len(batch)
