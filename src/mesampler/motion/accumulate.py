@@ -51,6 +51,12 @@ def dense_field(mvs: np.ndarray | None, height: int, width: int, *, mode: TraceM
         cx = (mvs["dst_x"].astype(np.int64) - bw // 2) // CELL
         cy = (mvs["dst_y"].astype(np.int64) - bh // 2) // CELL
         vec = np.stack([vx, vy], axis=-1)
+        if (bw == 16).all() and (bh == 16).all():  # the usual case: whole macroblocks only
+            mb = np.zeros((gh // 2, gw // 2, 2), np.float32)
+            ok = (cy >= 0) & (cx >= 0) & (cy // 2 < mb.shape[0]) & (cx // 2 < mb.shape[1])
+            mb[cy[ok] // 2, cx[ok] // 2] = vec[ok]
+            dense = cv2.resize(mb, (mb.shape[1] * 16, mb.shape[0] * 16), interpolation=cv2.INTER_NEAREST)
+            return np.ascontiguousarray(dense[:height, :width])
         for oy in range(2):
             for ox in range(2):
                 sel = (bw > CELL * ox) & (bh > CELL * oy) & (cy + oy < gh) & (cx + ox < gw) & (cy >= 0) & (cx >= 0)
@@ -59,28 +65,24 @@ def dense_field(mvs: np.ndarray | None, height: int, width: int, *, mode: TraceM
     return np.ascontiguousarray(dense[:height, :width])
 
 
-def pixel_grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(x, y)`` coordinate arrays ``(height, width) float32``."""
-    return np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+def pixel_grid(height: int, width: int) -> np.ndarray:
+    """Pixel coordinates ``(height, width, 2) float32``: ``[..., 0]`` = x, ``[..., 1]`` = y."""
+    gx, gy = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+    return np.stack([gx, gy], axis=-1)
 
 
-def trace_step(
-    acc: np.ndarray, b: np.ndarray, grid: tuple[np.ndarray, np.ndarray], *, mode: TraceMode = "accurate"
-) -> np.ndarray:
+def trace_step(acc: np.ndarray, b: np.ndarray, grid: np.ndarray, *, mode: TraceMode = "accurate") -> np.ndarray:
     """One P-frame: accumulated backward displacement ``acc`` of the previous frame + its field ``b`` -> new ``acc``.
 
-    ``acc, b``: ``(H, W, 2) float32``; returns ``(H, W, 2) float32`` (I-frame position − current position).
+    ``acc, b, grid``: ``(H, W, 2) float32``; returns ``(H, W, 2) float32`` (I-frame position − current position).
     """
-    gx, gy = grid
-    mx, my = gx + b[..., 0], gy + b[..., 1]
+    where = grid + b
     if mode == "coviar":
-        pos = np.stack([gx + acc[..., 0], gy + acc[..., 1]], axis=-1)
-        pos = cv2.remap(pos, mx, my, cv2.INTER_NEAREST, borderMode=cv2.BORDER_REPLICATE)
-        pos[..., 0] = np.clip(pos[..., 0], 0, gx.shape[1] - 1)
-        pos[..., 1] = np.clip(pos[..., 1], 0, gx.shape[0] - 1)
-        return np.stack([pos[..., 0] - gx, pos[..., 1] - gy], axis=-1)
-    prev = cv2.remap(acc, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return b + prev
+        pos = cv2.remap(grid + acc, where, None, cv2.INTER_NEAREST, borderMode=cv2.BORDER_REPLICATE)
+        np.clip(pos, 0, [grid.shape[1] - 1, grid.shape[0] - 1], out=pos)
+        return pos - grid
+    prev = cv2.remap(acc, where, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return prev + b
 
 
 def accumulate(fields: list[np.ndarray], *, mode: TraceMode = "accurate") -> np.ndarray:

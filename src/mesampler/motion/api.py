@@ -91,7 +91,7 @@ def _compute(
 
     if kind == "mv" and not improved:
         maps, intervals, n, grid = _mv_fixed(src, gop, mode, partial, threads)
-        shape = grid[0].shape if grid is not None else (0, 0)
+        shape = grid.shape[:2] if grid is not None else (0, 0)
     else:
         if kind == "mv":
             fields = _mv_transitions(src, mode, threads)
