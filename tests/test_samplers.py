@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mesampler.samplers import MESampler, MultiNoise, OneNoise, fit_maps, sparked_index, sparked_prior
+from mesampler.samplers import MESampler, MultiNoise, OneNoise, sparked_index, sparked_prior
 
 
 def gens(n: int, seed: int = 0) -> list[torch.Generator]:
@@ -42,12 +43,9 @@ def test_prior_constant_on_equal_motion(h: int, w: int, seed: int) -> None:
             assert torch.allclose(region, region[0].expand_as(region))
 
 
-def test_fit_maps_scales_displacements() -> None:
-    maps = torch.ones(2, 4, 8, 2)
-    out = fit_maps(maps, 8, 4)
-    assert out.shape == (2, 8, 4, 2)
-    assert torch.allclose(out[..., 0], torch.full((2, 8, 4), 0.5))
-    assert torch.allclose(out[..., 1], torch.full((2, 8, 4), 2.0))
+def test_maps_must_match_the_video_size() -> None:
+    with pytest.raises(ValueError, match=r"motion maps of video 0 are \(4, 8\), the video is \(8, 4\)"):
+        MESampler().init((1, 2, 8, 4, 3), gens(1), [torch.zeros(2, 4, 8, 2)])
 
 
 def test_maps_drawn_without_replacement_and_refreshed_every_interval() -> None:

@@ -19,6 +19,7 @@ from mesampler.attacks.losses import get_loss
 from mesampler.attacks.oracle import QueryOracle, model_device
 from mesampler.attacks.registry import attack_params, create_attack, needs_motion
 from mesampler.attacks.result import AttackResult
+from mesampler.motion import maps_for_clip, motion_maps
 
 
 class Setting(NamedTuple):
@@ -55,7 +56,8 @@ def attack(
         video: ``(T, H, W, 3)`` uint8, or float32 in [0, 1].
         label: true class; ``None`` uses the model's clean top-1 (one check query, counted).
         target: class to reach (targeted attack); ``None`` for untargeted.
-        motion: ``None`` (maps computed from ``video`` itself), a path to the video file the clip
+        motion: ``None`` (accumulated motion vectors of ``video`` itself, GOP 12, a trailing partial GOP
+            included), a path to the video file the clip
             came from, or maps ``(N, H, W, 2)`` float32 of (dx, dy) pixels.
         eps: l-inf bound on [0, 1] pixels (default 0.03 untargeted, 0.05 targeted).
         max_queries: budget, loss plus check queries (default 60,000 / 200,000).
@@ -224,13 +226,9 @@ def _motion(motion: Motion, video: torch.Tensor, i: int, method: str) -> torch.T
         return None
     t, h, w, _ = video.shape
     if motion is None:
-        from mesampler.motion import motion_maps
-
         frames = (video.numpy() * 255).round().astype(np.uint8)
-        motion = motion_maps(frames, kind="mv")
+        motion = motion_maps(frames, kind="mv", partial=True)
     elif isinstance(motion, (str, os.PathLike)):
-        from mesampler.motion import maps_for_clip
-
         motion = maps_for_clip(os.fspath(motion), height=h, width=w)
     maps = torch.as_tensor(
         np.asarray(motion.cpu() if isinstance(motion, torch.Tensor) else motion), dtype=torch.float32

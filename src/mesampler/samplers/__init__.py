@@ -1,7 +1,7 @@
 """Noise priors behind one interface (:class:`Sampler`); ``create_sampler(name)`` builds one."""
 
 from mesampler.samplers.base import Sampler, create_sampler, register_sampler
-from mesampler.samplers.me_sampler import MESampler, fit_maps, sparked_index, sparked_prior
+from mesampler.samplers.me_sampler import MESampler, sparked_index, sparked_prior
 from mesampler.samplers.multi_noise import MultiNoise
 from mesampler.samplers.one_noise import OneNoise
 
@@ -11,7 +11,6 @@ __all__ = [
     "OneNoise",
     "Sampler",
     "create_sampler",
-    "fit_maps",
     "register_sampler",
     "sparked_index",
     "sparked_prior",

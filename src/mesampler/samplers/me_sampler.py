@@ -9,8 +9,8 @@ Rules the paper leaves open, settled here:
 * Coordinates are the motion values in pixels, rounded to the nearest integer and taken modulo
   the frame size (``u mod W``, ``v mod H``): negative motions wrap to the far edge, so distinct
   motions smaller than half the frame stay distinct (clipping would merge all negative motions).
-* Maps whose size differs from the video's are resized (nearest neighbour) and their
-  displacements scaled by the size ratio.
+* Maps must have the video's height and width (``mesampler.attack`` aligns them with
+  ``mesampler.motion.maps_to_shape``, rescaling the displacements).
 * Every ``interval`` iterations each video draws ``T`` maps, one per frame, from its map set
   without replacement (Algorithm 1, line 2). With fewer maps than frames, random permutations
   of the whole set are concatenated, so every map is used equally often.
@@ -21,19 +21,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-import torch.nn.functional as F
 
 from mesampler.samplers.base import Sampler, register_sampler
-
-
-def fit_maps(maps: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """Resize maps ``(N, h, w, 2)`` to ``(N, height, width, 2)``, scaling (dx, dy) with the size."""
-    n, h, w, _ = maps.shape
-    if (h, w) == (height, width):
-        return maps
-    resized = F.interpolate(maps.permute(0, 3, 1, 2), size=(height, width), mode="nearest")
-    scale = torch.tensor([width / w, height / h], device=maps.device, dtype=maps.dtype)
-    return resized.permute(0, 2, 3, 1) * scale
 
 
 def sparked_index(maps: torch.Tensor) -> torch.Tensor:
@@ -70,11 +59,11 @@ class MESampler(Sampler):
     ) -> None:
         super().init(shape, generators, motions)
         _, t, h, w, _ = shape
-        self._index = [sparked_index(self._prepare(m, h, w)) for m in motions]  # type: ignore[arg-type]
+        for i, m in enumerate(motions):
+            if m is not None and tuple(m.shape[1:3]) != (h, w):
+                raise ValueError(f"motion maps of video {i} are {tuple(m.shape[1:3])}, the video is {(h, w)}")
+        self._index = [sparked_index(m) for m in motions]  # type: ignore[arg-type]
         self._chosen: list[torch.Tensor | None] = [None] * len(motions)
-
-    def _prepare(self, maps: torch.Tensor, h: int, w: int) -> torch.Tensor:
-        return fit_maps(maps, h, w)
 
     def _choose(self, i: int) -> torch.Tensor:
         t = self.shape[1]
