@@ -17,7 +17,7 @@ import torch
 from mesampler.attacks.base import Callback
 from mesampler.attacks.losses import get_loss
 from mesampler.attacks.oracle import QueryOracle, model_device
-from mesampler.attacks.registry import attack_params, create_attack, needs_motion
+from mesampler.attacks.registry import attack_params, create_attack, default_loss, needs_motion
 from mesampler.attacks.result import AttackResult
 from mesampler.motion import maps_for_clip, motion_maps
 
@@ -45,7 +45,7 @@ def attack(
     motion: Motion = None,
     eps: float | None = None,
     max_queries: int | None = None,
-    loss: str = "logits",
+    loss: str | None = None,
     seed: int = 0,
     **params: Any,
 ) -> AttackResult:
@@ -61,7 +61,8 @@ def attack(
             came from, or maps ``(N, H, W, 2)`` float32 of (dx, dy) pixels.
         eps: l-inf bound on [0, 1] pixels (default 0.03 untargeted, 0.05 targeted).
         max_queries: budget, loss plus check queries (default 60,000 / 200,000).
-        loss: ``"logits"`` (margin), ``"cross-entropy"`` or ``"probability"``.
+        loss: ``"logits"`` (margin), ``"cross-entropy"`` or ``"probability"``; ``None``: the method's own
+            default (``"logits"``, the paper's best, unless the method declares another).
         seed: seed of the attack's noise.
         **params: the method's hyper-parameters (``mesampler.attacks.attack_params(method)``) and
             the engine options of :func:`attack_batch` (``device``, ``batch_size``, ``scores``, ``callback``).
@@ -91,7 +92,7 @@ def attack_batch(
     motions: Sequence[Motion] | None = None,
     eps: float | None = None,
     max_queries: int | None = None,
-    loss: str = "logits",
+    loss: str | None = None,
     seed: int = 0,
     device: str | torch.device | None = None,
     batch_size: int | None = None,
@@ -118,6 +119,7 @@ def attack_batch(
     n = len(videos)
     if n == 0:
         return []
+    loss = loss if loss is not None else default_loss(method)
     loss_fn = get_loss(loss)
     create_attack(method, **params)  # validates the hyper-parameters before any query
     labels = _per_video(labels, n, "labels")

@@ -2,6 +2,8 @@
 
 A factory's keyword arguments *are* the method's hyper-parameters, with the defaults of the
 paper it comes from: ``attack_params(name)`` lists them, and unknown ones raise ``TypeError``.
+Optional factory attributes: ``needs_motion = True`` (the API then supplies motion maps) and
+``default_loss = "probability"`` (used when the caller names no loss).
 """
 
 from __future__ import annotations
@@ -43,6 +45,11 @@ def attack_params(name: str) -> dict[str, Any]:
 
 def needs_motion(name: str) -> bool:
     return bool(getattr(_get(name), "needs_motion", False))
+
+
+def default_loss(name: str) -> str:
+    """The loss a method uses when the caller names none (a factory's ``default_loss`` attribute, else logits)."""
+    return str(getattr(_get(name), "default_loss", "logits"))
 
 
 def create_attack(name: str, **params: Any) -> ScoreAttack:
