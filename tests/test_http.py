@@ -439,6 +439,10 @@ def test_serve_registered_testbed_by_name(batch: np.ndarray) -> None:
 
     if "testbed-motion" not in {e.name for e in list_models()}:
         pytest.skip("testbed-motion is not registered yet")
+    from mesampler.models import testbed
+
+    if not (testbed.BUNDLED.is_file() or (testbed.cache_dir() / testbed.WEIGHTS_NAME).is_file()):
+        pytest.skip("testbed-motion weights are neither bundled nor cached (training them takes minutes)")
     local = load_model("testbed-motion")
     with serving("testbed-motion") as (_, url):
         remote = HTTPModel(url, **FAST)
