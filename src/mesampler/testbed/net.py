@@ -6,6 +6,7 @@ import copy
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 MEAN: tuple[float, float, float] = (0.5, 0.5, 0.5)
@@ -54,10 +55,59 @@ class MotionNet(nn.Module):
         return self.head(self.features(x).amax(dim=(2, 3, 4)))
 
 
-def fuse_batchnorm(net: MotionNet) -> MotionNet:
-    """An inference copy of ``net`` (eval mode) with each BatchNorm folded into its convolution."""
+class _DiffFoldedStem(nn.Module):
+    """The first convolution of :class:`MotionNet` applied to frames *and* differences, computed on frames only.
+
+    With ``Wx``, ``Wd`` the kernels acting on frames and on differences (temporal taps ``-1, 0, +1``),
+    ``sum_o Wx_o x_{t+o} + Wd_o d_{t+o}`` with ``d_j = x_j - x_{j-1}`` is one 4-tap temporal convolution of
+    ``x`` over ``t-2 .. t+1``; the first difference being repeated (``d_0 = d_1``) and the zero padding
+    past the end are fixed by three single-frame corrections. Same result, no 6-channel tensor.
+    """
+
+    def __init__(self, conv: nn.Conv3d) -> None:
+        super().__init__()
+        w = conv.weight.detach()
+        wx, wd = w[:, :3], w[:, 3:]
+        zero = torch.zeros_like(wd[:, :, :1])
+        k = torch.cat([zero, wx], 2) + torch.cat([-wd[:, :, :1], wd[:, :, :2] - wd[:, :, 1:], wd[:, :, 2:]], 2)
+        self.register_buffer("kernel", k.contiguous())  # (C, 3, 4, kh, kw), taps t-2 .. t+1
+        self.register_buffer("wd", wd.contiguous())
+        self.register_buffer("bias", conv.bias.detach().clone() if conv.bias is not None else torch.zeros(w.shape[0]))
+        self.stride, self.padding = conv.stride, conv.padding
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        t = x.shape[2]
+        sh, sw = self.stride[1:]
+        ph, pw = self.padding[1:]
+        y = F.conv3d(x, self.kernel, self.bias, stride=(1, sh, sw), padding=(2, ph, pw))[:, :, :t]
+
+        def frame_conv(frame: torch.Tensor, tap: int) -> torch.Tensor:
+            return F.conv2d(frame, self.wd[:, :, tap], stride=(sh, sw), padding=(ph, pw))
+
+        start = x[:, :, 1] - 2 * x[:, :, 0]  # d_0 = x_1 - x_0 replaces the 4-tap term x_0 - 0
+        y[:, :, 0] += frame_conv(start, 1)
+        y[:, :, 1] += frame_conv(start, 0)
+        y[:, :, t - 1] += frame_conv(x[:, :, t - 1], 2)  # d_t is zero padding, not 0 - x_{t-1}
+        return y
+
+
+class _InferenceNet(nn.Module):
+    def __init__(self, net: MotionNet) -> None:
+        super().__init__()
+        self.features = net.features
+        self.stem = _DiffFoldedStem(net.features[0][0])
+        self.head = net.head
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.features[0][2](self.stem(x))
+        return self.head(self.features[1:](x).amax(dim=(2, 3, 4)))
+
+
+def fuse_for_inference(net: MotionNet) -> nn.Module:
+    """An inference copy of ``net``: BatchNorm folded into the convolutions, the frame differences folded
+    into the first convolution. Same logits as ``net.eval()`` up to float rounding; not trainable."""
     fused = copy.deepcopy(net).eval()
     for block in fused.features:
         block[0] = fuse_conv_bn_eval(block[0], block[1])
         block[1] = nn.Identity()
-    return fused
+    return _InferenceNet(fused).eval()
