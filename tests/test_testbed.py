@@ -167,3 +167,36 @@ def test_model_accepts_numpy_and_torch_and_other_sizes(held_out, model):
     big = torch.nn.functional.interpolate(torch.from_numpy(x).flatten(0, 1).permute(0, 3, 1, 2), size=(80, 96))
     s_big = model(big.permute(0, 2, 3, 1).reshape(4, CFG.frames, 80, 96, 3))
     assert s_big.shape == (4, len(CLASSES))
+
+
+def test_missing_weights_are_trained_into_the_cache(tmp_path, monkeypatch, caplog):
+    """Without the bundled file the weights are trained once into $MESAMPLER_CACHE (training stubbed here)."""
+    import mesampler.models.testbed as mt
+    import mesampler.testbed.train as tr
+    from mesampler.testbed.net import MotionNet
+
+    calls = []
+
+    def fake_train(**kw):
+        calls.append(kw)
+        return MotionNet(len(CLASSES)).eval(), {"width": 8, "accuracy": 0.0}
+
+    monkeypatch.setattr(mt, "BUNDLED", tmp_path / "absent.safetensors")
+    monkeypatch.setenv("MESAMPLER_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(tr, "train", fake_train)
+    with caplog.at_level("WARNING"):
+        m = mt.create_testbed()
+    assert (tmp_path / "cache" / "testbed.safetensors").is_file() and len(calls) == 1
+    assert "training them into" in caplog.text
+    mt.create_testbed()
+    assert len(calls) == 1
+    assert m(np.zeros((1, CFG.frames, CFG.size, CFG.size, 3), np.float32)).shape == (1, len(CLASSES))
+
+
+def test_unreadable_checkpoint_raises(tmp_path):
+    from mesampler.models.testbed import load_net
+
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="bad.safetensors"):
+        load_net(bad)
