@@ -49,9 +49,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
+    from mesampler.attacks.oracle import ModelError
+    from mesampler.models.adapters.http_client import RemoteModelError
+
     try:
         return int(args._run(args) or 0)
-    except (UserError, ValueError, FileNotFoundError, TypeError) as e:
+    except (UserError, ValueError, FileNotFoundError, TypeError, ModelError, RemoteModelError) as e:
+        if args.verbose:
+            logging.exception("details")
         print(f"mesampler {args.command}: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

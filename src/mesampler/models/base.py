@@ -100,8 +100,11 @@ class VideoModel:
         self.resize = resize
         self.clips = clips
         self.frames = frames
-        self._mean = torch.tensor(spec.mean, dtype=torch.float32, device=self.device)
-        self._std = torch.tensor(spec.std, dtype=torch.float32, device=self.device)
+        # (x * scale + shift - mean) / std as one multiply-add: x * a + b
+        std = torch.tensor(spec.std, dtype=torch.float32, device=self.device)
+        mean = torch.tensor(spec.mean, dtype=torch.float32, device=self.device)
+        self._a = spec.scale / std
+        self._b = (spec.shift - mean) / std
 
     @property
     def num_classes(self) -> int:
@@ -119,8 +122,7 @@ class VideoModel:
         n, t, h, w, _ = x.shape
         if self.resize and (h, w) != (self.spec.size, self.spec.size):
             x = resize_short_side_crop(x, self.spec.size)
-        x = x * self.spec.scale + self.spec.shift
-        x = (x - self._mean) / self._std
+        x = torch.addcmul(self._b, x, self._a)
         if self.spec.layout == "NCTHW":
             return x.permute(0, 4, 1, 2, 3)
         if self.spec.layout == "NTCHW":

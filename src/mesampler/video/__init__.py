@@ -9,12 +9,14 @@ from mesampler.video.io import (
     video_info,
     write_video,
 )
+from mesampler.video.lossy import h264_roundtrip
 from mesampler.video.transform import resize_crop_frame, resize_crop_frames, short_side_geometry
 
 __all__ = [
     "MAX_PIXELS",
     "VideoError",
     "as_uint8_frames",
+    "h264_roundtrip",
     "iter_video_frames",
     "read_video",
     "resize_crop_frame",
