@@ -16,6 +16,8 @@ _COMMANDS = (
     "mesampler.cli.motion",
     "mesampler.cli.models",
     "mesampler.cli.serve",
+    "mesampler.cli.campaign",
+    "mesampler.cli.report",
 )
 
 

@@ -1,0 +1,188 @@
+"""One unit of campaign work: a chunk of videos attacked together with ``attack_batch``.
+
+Executors only decide *where* :func:`run_chunk` runs; what it computes is the same everywhere. A
+:class:`Workspace` caches loaded models and datasets for the process (or Ray worker) that runs chunks.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from mesampler.campaign.config import DatasetConfig, MethodConfig, ModelConfig, SettingConfig
+from mesampler.campaign.protocol import attack_seed
+from mesampler.campaign.store import encode_history
+from mesampler.datasets import VideoDataset, VideoItem, load_dataset
+
+
+@dataclass(frozen=True)
+class VideoTask:
+    """One video of a chunk: its item, model-class ``label``, ``target`` (targeted setting) and ``ordinal``."""
+
+    item: VideoItem
+    label: int
+    target: int | None
+    ordinal: int
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Videos of one (dataset, model, method, setting) attacked in one ``attack_batch`` call."""
+
+    dataset: DatasetConfig
+    model: ModelConfig
+    method: MethodConfig
+    setting: SettingConfig
+    seed: int
+    videos: tuple[VideoTask, ...]
+    device: str | None = None
+
+    def key(self, v: VideoTask) -> tuple:
+        return (self.dataset.name, v.item.id, self.model.name, self.method.name, self.setting.name, self.seed)
+
+
+Rows = list[tuple[dict[str, Any], dict[str, np.ndarray]]]
+
+
+def num_classes(model: Any) -> int | None:
+    """The model's number of classes if it says so (spec, attribute or class list)."""
+    spec = getattr(model, "spec", None)
+    if spec is not None and getattr(spec, "num_classes", 0):
+        return int(spec.num_classes)
+    k = getattr(model, "num_classes", None)
+    if isinstance(k, int) and k > 0:
+        return k
+    classes = getattr(model, "classes", None)
+    return len(classes) if classes else None
+
+
+class Workspace:
+    """Loaded models and datasets of this process, by config (loaded once, reused by every chunk)."""
+
+    def __init__(self, *, device: str | None = None) -> None:
+        self.device = device
+        self._models: dict[str, Any] = {}
+        self._datasets: dict[str, VideoDataset] = {}
+
+    def model(self, cfg: ModelConfig, device: str | None = None) -> Any:
+        from mesampler.models import get_entry
+        from mesampler.models.adapters import load_model
+
+        device = device or self.device
+        key = json.dumps([cfg.ref, cfg.options, device], sort_keys=True, default=str)
+        if key not in self._models:
+            kwargs = dict(cfg.options)
+            try:
+                get_entry(cfg.ref)
+                if device is not None:
+                    kwargs.setdefault("device", device)
+            except ValueError:
+                pass
+            self._models[key] = load_model(cfg.ref, **kwargs)
+        return self._models[key]
+
+    def dataset(self, cfg: DatasetConfig) -> VideoDataset:
+        key = json.dumps([cfg.kind, cfg.root, cfg.options], sort_keys=True, default=str)
+        if key not in self._datasets:
+            self._datasets[key] = load_dataset(cfg.kind, cfg.root, name=cfg.name, **cfg.options)
+        return self._datasets[key]
+
+    @staticmethod
+    def clip_shape(cfg: ModelConfig, model: Any) -> tuple[int | None, int | None]:
+        """``(frames, size)`` of the clips for this model: the config's, else the model spec's."""
+        spec = getattr(model, "spec", None)
+        frames = cfg.frames if cfg.frames is not None else getattr(spec, "frames", None)
+        size = cfg.size if cfg.size is not None else getattr(spec, "size", None)
+        return frames, size
+
+    def predict(self, cfg: ModelConfig, dataset: VideoDataset, items: list[VideoItem], batch: int = 16):
+        """Clean top-1 of each item's clip: ``[(prediction, clip start, clip frames), ...]`` (one query each)."""
+        model = self.model(cfg)
+        frames, size = self.clip_shape(cfg, model)
+        out = []
+        for i in range(0, len(items), batch):
+            clips = [dataset.clip(it, frames=frames, size=size) for it in items[i : i + batch]]
+            groups: dict[tuple, list[int]] = {}
+            for j, c in enumerate(clips):
+                groups.setdefault(c.video.shape, []).append(j)
+            preds = [0] * len(clips)
+            for idx in groups.values():
+                x = np.stack([clips[j].video for j in idx]).astype(np.float32) / 255
+                scores = np.asarray(_to_numpy(model(x)))
+                for j, p in zip(idx, scores.argmax(1)):
+                    preds[j] = int(p)
+            out += [(p, c.start, len(c.video)) for p, c in zip(preds, clips)]
+        return out
+
+
+def _to_numpy(a: Any) -> np.ndarray:
+    if hasattr(a, "detach"):
+        return a.detach().float().cpu().numpy()
+    return np.asarray(a)
+
+
+def run_chunk(ws: Workspace, chunk: Chunk) -> Rows:
+    """Attack the chunk's videos together; return ``(row, arrays)`` per video (rows as the store's columns).
+
+    The engine gets ``max_queries + 1``: its clean-label check is outside the budget (see the protocol).
+    """
+    import mesampler
+    from mesampler.api import attack_batch
+    from mesampler.attacks.registry import default_loss, needs_motion
+
+    model = ws.model(chunk.model, chunk.device)
+    dataset = ws.dataset(chunk.dataset)
+    frames, size = ws.clip_shape(chunk.model, model)
+    clips = [dataset.clip(v.item, frames=frames, size=size) for v in chunk.videos]
+    uses_motion = needs_motion(chunk.method.method)
+    motions = [dataset.motion(v.item, c, kind=chunk.method.motion) if uses_motion else None
+               for v, c in zip(chunk.videos, clips)]  # fmt: skip
+    s = chunk.setting
+    first = chunk.videos[0].ordinal
+    if [v.ordinal for v in chunk.videos] != list(range(first, first + len(chunk.videos))):
+        raise ValueError("a chunk must hold consecutive ordinals (attack seeds are seed + i)")
+    start = time.perf_counter()
+    results = attack_batch(
+        model,
+        [c.video for c in clips],
+        labels=[v.label for v in chunk.videos],
+        targets=[v.target for v in chunk.videos] if s.targeted else None,
+        method=chunk.method.method,
+        motions=motions if uses_motion else None,
+        eps=s.eps,
+        max_queries=s.max_queries + 1,
+        loss=chunk.method.loss,
+        seed=attack_seed(chunk.seed, first),
+        **chunk.method.params,
+    )
+    wall = time.perf_counter() - start
+    host = socket.gethostname()
+    loss = chunk.method.loss or default_loss(chunk.method.method)
+    rows: Rows = []
+    for v, c, m, r in zip(chunk.videos, clips, motions, results):
+        row = {
+            "dataset": chunk.dataset.name, "video_id": v.item.id, "model": chunk.model.name,
+            "method": chunk.method.name, "setting": s.name, "seed": chunk.seed, "attack": chunk.method.method,
+            "loss": loss, "motion": chunk.method.motion if uses_motion else "-", "targeted": int(s.targeted),
+            "eps": s.eps, "max_queries": s.max_queries, "attack_seed": r.seed,
+            "params": json.dumps(r.params, sort_keys=True, default=str), "label": r.label,
+            "label_name": v.item.label, "target": r.target, "adv_label": r.adv_label, "success": int(r.success),
+            "queries": r.queries - 1, "loss_queries": r.loss_queries, "check_queries": r.check_queries - 1,
+            "clean_queries": 1, "iterations": r.iterations, "linf": r.linf, "wall_time_s": wall,
+            "batch_videos": len(chunk.videos), "clip_start": c.start, "clip_frames": len(c.video),
+            "history": encode_history((q - 1, lv) for q, lv in r.history), "version": mesampler.__version__,
+            "host": host, "finished_at": time.time(),
+        }  # fmt: skip
+        arrays = {
+            "clean": c.video,
+            "delta": (r.adversarial - c.video.astype(np.float32) / 255).astype(np.float16),
+        }
+        if m is not None and len(m):
+            arrays["motion"] = np.asarray(m[len(m) // 2], dtype=np.float16)
+        rows.append((row, arrays))
+    return rows

@@ -1,0 +1,57 @@
+"""Small helpers shared by the dataset loaders: finding annotation files and videos under a root."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+log = logging.getLogger("mesampler.datasets")
+
+VIDEO_SUFFIXES = (".avi", ".mp4", ".mkv", ".webm", ".mov", ".gif", ".m4v", ".mpg", ".mpeg")
+
+
+def read_lines(path: Path) -> list[str]:
+    """Non-empty stripped lines of a text file."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise FileNotFoundError(f"annotation file not found: {path}") from None
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def find_dir(root: Path, given: str | Path | None, subdirs: Sequence[str], marker: str, what: str) -> Path:
+    """The folder holding ``marker``: ``given`` if set, else the first of ``root/<subdir>`` that has it."""
+    if not root.is_dir():
+        raise FileNotFoundError(f"{what}: dataset root {root} is not a directory")
+    candidates = [Path(given)] if given is not None else [root / s for s in subdirs]
+    for c in candidates:
+        if (c / marker).exists():
+            return c
+    where = ", ".join(str(c) for c in candidates)
+    raise FileNotFoundError(f"{what}: {marker or 'the folder'} not found in {where}")
+
+
+def find_file(folder: Path, name: str, what: str) -> Path:
+    p = folder / name
+    if not p.is_file():
+        raise FileNotFoundError(f"{what}: {p} not found")
+    return p
+
+
+def resolve_videos(base: Path, rel: Iterable[str], what: str) -> list[tuple[str, Path | None]]:
+    """``(rel, base / rel or None if missing)``; missing files are logged, and none found at all is an error."""
+    out = [(r, (base / r) if (base / r).is_file() else None) for r in rel]
+    missing = [r for r, p in out if p is None]
+    if out and len(missing) == len(out):
+        raise FileNotFoundError(f"{what}: none of the {len(out)} listed videos exist under {base} (e.g. {missing[0]})")
+    if missing:
+        log.warning(
+            "%s: %d of %d listed videos are missing under %s (e.g. %s); skipped",
+            what,
+            len(missing),
+            len(out),
+            base,
+            missing[0],
+        )
+    return out

@@ -1,0 +1,34 @@
+"""Markdown rendering of a campaign report (images referenced by relative path)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from mesampler.reports.campaign_tables import Table, fmt
+
+
+def table_markdown(t: Table) -> str:
+    lines = [f"### {t.title}", ""]
+    if t.note:
+        lines += [t.note, ""]
+    lines.append("| " + " | ".join(t.header) + " |")
+    lines.append("|" + "---|" * len(t.header))
+    lines += ["| " + " | ".join(fmt(c) for c in row) + " |" for row in t.rows]
+    lines += ["", f"CSV: `{t.name}.csv`", ""]
+    return "\n".join(lines)
+
+
+def render_markdown(title: str, intro: Sequence[str], tables: Sequence[Table], figures: dict[str, list],
+                    base: Path) -> str:  # fmt: skip
+    parts = [f"# {title}", "", *intro, "", "## Tables", ""]
+    parts += [table_markdown(t) for t in tables]
+    names = {"loss": "Loss curves", "success": "Success rate versus queries", "targeted": "Targeted comparison",
+             "gallery": "Gallery"}  # fmt: skip
+    for key, figs in figures.items():
+        if not figs:
+            continue
+        parts += [f"## {names.get(key, key)}", ""]
+        for caption, path in figs:
+            parts += [f"![{caption}]({Path(path).relative_to(base).as_posix()})", "", f"*{caption}*", ""]
+    return "\n".join(parts) + "\n"

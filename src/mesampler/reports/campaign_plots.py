@@ -1,0 +1,153 @@
+"""Campaign figures (matplotlib, PNG): loss curves (Fig. 1b style), success rate versus queries, the targeted
+comparison (Fig. 4 style) and per-video gallery figures."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mesampler.reports.campaign_tables import stats
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _groups(rows: Sequence[dict[str, Any]]) -> dict[tuple[str, str, str], dict[str, list[dict[str, Any]]]]:
+    out: dict[tuple[str, str, str], dict[str, list[dict[str, Any]]]] = {}
+    for r in rows:
+        out.setdefault((r["setting"], r["dataset"], r["model"]), {}).setdefault(r["method"], []).append(r)
+    return out
+
+
+def mean_loss_curve(histories: Sequence[np.ndarray], grid: np.ndarray) -> np.ndarray:
+    """Mean over videos of each video's last loss at or before each query count of ``grid`` (a finished video
+    keeps its final loss)."""
+    vals = []
+    for h in histories:
+        if len(h) == 0:
+            continue
+        idx = np.searchsorted(h[:, 0], grid, side="right") - 1
+        vals.append(h[np.clip(idx, 0, len(h) - 1), 1])
+    return np.mean(vals, axis=0) if vals else np.full(len(grid), np.nan)
+
+
+def success_curve(rows: Sequence[dict[str, Any]], grid: np.ndarray) -> np.ndarray:
+    """Percentage of videos fooled within each query count of ``grid``."""
+    q = np.array([r["queries"] for r in rows if r["success"]], float)
+    return np.array([100.0 * (q <= g).sum() / max(len(rows), 1) for g in grid])
+
+
+def loss_curves(rows: Sequence[dict[str, Any]], out: Path) -> list[tuple[str, Path]]:
+    plt = _plt()
+    figs = []
+    for (s, d, m), by in sorted(_groups(rows).items()):
+        budget = max(r["max_queries"] for g in by.values() for r in g)
+        grid = np.linspace(0, budget, 200)
+        fig, ax = plt.subplots(figsize=(5.5, 3.6))
+        for meth, g in sorted(by.items()):
+            ax.plot(grid, mean_loss_curve([r["history"] for r in g], grid), label=f"{meth} ({g[0]['loss']})")
+        ax.set_xlabel("queries")
+        ax.set_ylabel("mean loss")
+        ax.set_title(f"loss vs queries: {d} / {m} / {s}", fontsize=9)
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        p = out / f"loss_{s}_{d}_{m}.png".replace("/", "_")
+        fig.savefig(p, dpi=100)
+        plt.close(fig)
+        figs.append((f"Loss curves, {d} / {m} / {s} (mean over videos; Fig. 1b style)", p))
+    return figs
+
+
+def success_curves(rows: Sequence[dict[str, Any]], out: Path) -> list[tuple[str, Path]]:
+    plt = _plt()
+    figs = []
+    for (s, d, m), by in sorted(_groups(rows).items()):
+        budget = max(r["max_queries"] for g in by.values() for r in g)
+        grid = np.linspace(0, budget, 200)
+        fig, ax = plt.subplots(figsize=(5.5, 3.6))
+        for meth, g in sorted(by.items()):
+            ax.plot(grid, success_curve(g, grid), label=meth)
+        ax.set_xlabel("queries")
+        ax.set_ylabel("success rate (%)")
+        ax.set_ylim(0, 100)
+        ax.set_title(f"success rate vs queries: {d} / {m} / {s}", fontsize=9)
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        p = out / f"success_{s}_{d}_{m}.png".replace("/", "_")
+        fig.savefig(p, dpi=100)
+        plt.close(fig)
+        figs.append((f"Success rate versus queries, {d} / {m} / {s}", p))
+    return figs
+
+
+def targeted_bars(rows: Sequence[dict[str, Any]], out: Path) -> list[tuple[str, Path]]:
+    """Fig. 4 style: ANQ and SR per method, bars grouped by model, for each targeted setting and dataset."""
+    plt = _plt()
+    figs = []
+    targeted = [r for r in rows if r["targeted"]]
+    keys = sorted({(r["setting"], r["dataset"]) for r in targeted})
+    for s, d in keys:
+        g = [r for r in targeted if r["setting"] == s and r["dataset"] == d]
+        models = sorted({r["model"] for r in g})
+        methods = sorted({r["method"] for r in g})
+        fig, axes = plt.subplots(1, 2, figsize=(8, 3.4))
+        w = 0.8 / max(len(methods), 1)
+        for j, meth in enumerate(methods):
+            st = [stats([r for r in g if r["model"] == m and r["method"] == meth]) for m in models]
+            x = np.arange(len(models)) + j * w
+            axes[0].bar(x, [t.get("anq", 0) for t in st], w, label=meth)
+            axes[1].bar(x, [t.get("sr", 0) for t in st], w, label=meth)
+        for ax, lab in zip(axes, ("ANQ (failures at Q)", "success rate (%)")):
+            ax.set_xticks(np.arange(len(models)) + 0.4 - w / 2, models, fontsize=8)
+            ax.set_ylabel(lab)
+        axes[1].set_ylim(0, 100)
+        axes[0].legend(fontsize=7)
+        fig.suptitle(f"targeted: {d} / {s}", fontsize=9)
+        fig.tight_layout()
+        p = out / f"targeted_{s}_{d}.png".replace("/", "_")
+        fig.savefig(p, dpi=100)
+        plt.close(fig)
+        figs.append((f"Targeted comparison, {d} / {s} (Fig. 4 style)", p))
+    return figs
+
+
+def gallery(rows: Sequence[dict[str, Any]], directory: Path, out: Path, n: int) -> list[tuple[str, Path]]:
+    """Per-video figures (clean, adversarial, amplified perturbation, motion map) for ``n`` rows, successes first."""
+    from mesampler.reports.figure import save_attack_figure
+
+    chosen = sorted(rows, key=lambda r: (not r["success"], r["id"]))[:n]
+    figs = []
+    for r in chosen:
+        if not r["video_file"] or not (directory / r["video_file"]).is_file():
+            continue
+        with np.load(directory / r["video_file"]) as z:
+            clean = z["clean"]
+            adv = np.clip(clean.astype(np.float32) / 255 + z["delta"].astype(np.float32), 0, 1)
+            motion = z["motion"][None].astype(np.float32) if "motion" in z else None
+        goal = f"target {r['target']}" if r["targeted"] else "untargeted"
+        verdict = "fooled" if r["success"] else "not fooled"
+        title = (f"{r['video_id']} | {r['model']} | {r['method']} | {goal}: {r['label']} -> {r['adv_label']} "
+                 f"({verdict}, {r['queries']} queries)")  # fmt: skip
+        p = out / f"gallery_{r['id']:06d}.png"
+        save_attack_figure(p, clean, adv, eps=r["eps"], motion=motion, title=title)
+        figs.append((title, p))
+    return figs
+
+
+def write_all(rows: Sequence[dict[str, Any]], directory: str | os.PathLike, out: Path, *, gallery_n: int) -> dict:
+    return {
+        "loss": loss_curves(rows, out),
+        "success": success_curves(rows, out),
+        "targeted": targeted_bars(rows, out),
+        "gallery": gallery(rows, Path(directory), out, gallery_n),
+    }
