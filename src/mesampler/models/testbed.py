@@ -9,7 +9,6 @@ with ``mesampler.testbed.train`` into the cache directory (``$MESAMPLER_CACHE``,
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 import torch
@@ -18,6 +17,7 @@ from safetensors.torch import load_file, safe_open
 
 from mesampler.models.base import ModelSpec, VideoModel
 from mesampler.models.registry import register_model
+from mesampler.paths import cache_dir
 from mesampler.testbed.config import CLASSES, TestbedConfig
 from mesampler.testbed.net import MEAN, STD, MotionNet, fuse_for_inference
 
@@ -39,14 +39,6 @@ SPEC = ModelSpec(
     weights_source=f"bundled checkpoint mesampler/testbed/{WEIGHTS_NAME} (python -m mesampler.testbed.train)",
     description="tiny 3D CNN (~75k params) classifying procedurally generated object motion, 10 classes",
 )
-
-
-def cache_dir() -> Path:
-    """``$MESAMPLER_CACHE``, else ``$XDG_CACHE_HOME/mesampler``, else ``~/.cache/mesampler``."""
-    if os.environ.get("MESAMPLER_CACHE"):
-        return Path(os.environ["MESAMPLER_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "mesampler"
 
 
 def weights_path() -> Path:

@@ -34,9 +34,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from mesampler.paths import CACHE_ENV, cache_dir
+
 log = logging.getLogger(__name__)
 
-CACHE_ENV = "MESAMPLER_CACHE"
 _ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".whl", ".zip")
 
 
@@ -78,15 +79,6 @@ class WeightFile:
             f"the archive here and pass weights=PATH (the archive, {Path(self.member).name} itself, or a "
             f"converted .safetensors), or set {self.env_var}=PATH."
         )
-
-
-def cache_dir() -> Path:
-    """``$MESAMPLER_CACHE``, else ``$XDG_CACHE_HOME/mesampler``, else ``~/.cache/mesampler``."""
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV]).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
-    return base / "mesampler"
 
 
 def sha256_bytes(data: bytes) -> str:

@@ -14,17 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
+from mesampler.paths import cache_dir
+
 CACHE_VERSION = 1  # bump when the computation changes, so stale entries are never read
 _CHUNK = 1 << 20
-
-
-def cache_dir() -> Path:
-    """The mesampler cache root (not created)."""
-    if os.environ.get("MESAMPLER_CACHE"):
-        return Path(os.environ["MESAMPLER_CACHE"])
-    if os.environ.get("XDG_CACHE_HOME"):
-        return Path(os.environ["XDG_CACHE_HOME"]) / "mesampler"
-    return Path.home() / ".cache" / "mesampler"
 
 
 def file_digest(path: str | os.PathLike) -> str:
