@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 PRIOR_ATTACKS = ("me-sampler", "multi-noise", "one-noise")
+MOTION_ATTACKS = ("me-sampler", "u-sample", "s-value")  # Table 4: real motion map vs U-Sample / S-Value
 
 
 @dataclass
