@@ -17,7 +17,7 @@ import torch
 from mesampler.attacks.losses import LossFn
 from mesampler.attacks.oracle import QueryOracle
 from mesampler.attacks.result import AttackResult
-from mesampler.estimators.base import LossQuery
+from mesampler.estimators.base import LossQuery, put_rows, rows
 
 Callback = Callable[[dict[str, Any]], None]
 
@@ -78,11 +78,13 @@ class ScoreAttack:
             active = (~self.done).nonzero()[:, 0]
             if len(active) == 0:
                 break
-            x[active] = torch.maximum(
-                torch.minimum(self._step(x[active], active, it, loss_query), hi[active]), lo[active]
+            x = put_rows(
+                x,
+                active,
+                torch.clamp(self._step(rows(x, active), active, it, loss_query), rows(lo, active), rows(hi, active)),
             )
             self.iterations[active.cpu().numpy()] += 1
-            self._record(oracle, oracle(x[active], active, "check"), active, goal, loss, targeted, callback)
+            self._record(oracle, oracle(rows(x, active), active, "check"), active, goal, loss, targeted, callback)
             it += 1
         return [self._result(i, oracle, x, x0, targets) for i in range(n)]
 

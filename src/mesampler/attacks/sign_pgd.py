@@ -29,4 +29,4 @@ class SignPGD(ScoreAttack):
         self.estimator.init(x0, generators, motions)
 
     def _step(self, x: torch.Tensor, idx: torch.Tensor, iteration: int, loss: LossQuery) -> torch.Tensor:
-        return x - self.lr * self.estimator.estimate(x, idx, iteration, loss).sign()
+        return torch.add(x, self.estimator.estimate(x, idx, iteration, loss).sign(), alpha=-self.lr)

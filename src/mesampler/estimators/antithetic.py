@@ -26,18 +26,19 @@ from typing import Literal
 
 import torch
 
-from mesampler.estimators.base import GradientEstimator, LossQuery
+from mesampler.estimators.base import GradientEstimator, LossQuery, put_rows, rows
 from mesampler.samplers.base import Sampler
 
 ProbeNorm = Literal["frame", "video", "none"]
 
 
-def normalise(w: torch.Tensor, how: ProbeNorm, size: float) -> torch.Tensor:
-    """Scale ``(b, T, H, W, C)`` directions to l2 norm ``size`` per frame or per video (``"none"``: ``size * w``)."""
+def normalise_(w: torch.Tensor, how: ProbeNorm, size: float) -> torch.Tensor:
+    """Scale ``(b, T, H, W, C)`` directions in place to l2 norm ``size`` per frame or per video
+    (``"none"``: multiply by ``size``)."""
     if how == "none":
-        return size * w
+        return w.mul_(size)
     norms = w.flatten(2 if how == "frame" else 1).norm(dim=-1).clamp_min(1e-12)  # (b, T) or (b,)
-    return w * (size / norms).reshape(norms.shape + (1,) * (w.ndim - norms.ndim))
+    return w.mul_((size / norms).reshape(norms.shape + (1,) * (w.ndim - norms.ndim)))
 
 
 class AntitheticPriorEstimator(GradientEstimator):
@@ -75,14 +76,16 @@ class AntitheticPriorEstimator(GradientEstimator):
         self.sampler.init(tuple(x0.shape), generators, motions)  # type: ignore[arg-type]
 
     def estimate(self, x: torch.Tensor, idx: torch.Tensor, iteration: int, loss: LossQuery) -> torch.Tensor:
+        b = len(idx)
         r_s = self.sampler.draw(idx, iteration)
-        g = self.g[idx]
-        w1 = normalise(g + self.delta * r_s, self.probe_norm, self.fd_eps)
-        w2 = normalise(g - self.delta * r_s, self.probe_norm, self.fd_eps)
-        probes = torch.cat([x + w1, x + w2]).clamp_(0, 1)
-        losses = loss(probes, torch.cat([idx, idx]))
-        l1, l2 = losses[: len(idx)], losses[len(idx) :]
-        step = (l2 - l1) / (self.delta * self.fd_eps)
-        g = g - self.eta * step.reshape(-1, 1, 1, 1, 1) * r_s
-        self.g[idx] = g
+        g = rows(self.g, idx)
+        probes = torch.empty((2, *x.shape), device=x.device)  # w1 = g + delta r_s, w2 = g - delta r_s
+        torch.add(g, r_s, alpha=self.delta, out=probes[0])
+        torch.add(g, r_s, alpha=-self.delta, out=probes[1])
+        probes = normalise_(probes.view(2 * b, *x.shape[1:]), self.probe_norm, self.fd_eps).view(2, *x.shape)
+        probes.add_(x).clamp_(0, 1)
+        losses = loss(probes.view(2 * b, *x.shape[1:]), torch.cat([idx, idx]))
+        step = (losses[b:] - losses[:b]) / (self.delta * self.fd_eps)  # (L(x + w2) - L(x + w1)) / (delta fd_eps)
+        g = torch.addcmul(g, step.view(-1, 1, 1, 1, 1), r_s, value=-self.eta)
+        self.g = put_rows(self.g, idx, g)
         return g

@@ -14,6 +14,19 @@ LossQuery = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 """``loss(videos (m, T, H, W, 3), owners (m,)) -> (m,)``; every call is counted as loss queries."""
 
 
+def rows(t: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """``t[idx]`` for sorted unique ``idx``; ``t`` itself (no copy) when ``idx`` selects every row."""
+    return t if len(idx) == len(t) else t[idx]
+
+
+def put_rows(t: torch.Tensor, idx: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+    """``t[idx] = values`` for sorted unique ``idx``; returns ``values`` itself when ``idx`` selects every row."""
+    if len(idx) == len(t):
+        return values
+    t[idx] = values
+    return t
+
+
 class GradientEstimator:
     """Base estimator. ``probes_per_iteration`` loss queries are spent per video per call."""
 

@@ -49,7 +49,14 @@ class Sampler:
 
     def draw(self, idx: torch.Tensor, iteration: int) -> torch.Tensor:
         """Noise for videos ``idx`` ``(b,)`` at loop ``iteration`` -> ``(b, T, H, W, C)``."""
-        return torch.stack([self._draw_one(int(i), iteration) for i in idx.tolist()])
+        out = torch.empty((len(idx), *self.shape[1:]), device=self.generators[0].device)
+        for j, i in enumerate(idx.tolist()):
+            self._draw_into(i, iteration, out[j])
+        return out
+
+    def _draw_into(self, i: int, iteration: int, out: torch.Tensor) -> None:
+        """Write video ``i``'s noise ``(T, H, W, C)`` into ``out``; override to avoid the copy."""
+        out.copy_(self._draw_one(i, iteration))
 
     def _draw_one(self, i: int, iteration: int) -> torch.Tensor:
         raise NotImplementedError

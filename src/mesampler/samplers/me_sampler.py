@@ -33,11 +33,12 @@ def sparked_index(maps: torch.Tensor) -> torch.Tensor:
     return (v * w + u).reshape(n, h * w)
 
 
-def sparked_prior(noise: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-    """Warp noise ``(T, H, W, C)`` by per-frame indices ``(T, H*W)`` -> ``(T, H, W, C)``."""
+def sparked_prior(noise: torch.Tensor, index: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    """Warp noise ``(T, H, W, C)`` by per-frame indices ``(T, H*W)`` -> ``(T, H, W, C)`` (into ``out`` if given)."""
     t, h, w, c = noise.shape
-    flat = noise.reshape(t, h * w, c)
-    return flat.gather(1, index[:, :, None].expand(-1, -1, c)).reshape(t, h, w, c)
+    rows = (index + torch.arange(0, t * h * w, h * w, device=index.device)[:, None]).reshape(-1)
+    flat_out = None if out is None else out.view(t * h * w, c)
+    return torch.index_select(noise.reshape(t * h * w, c), 0, rows, out=flat_out).view(t, h, w, c)
 
 
 @register_sampler("me-sampler")
@@ -72,8 +73,7 @@ class MESampler(Sampler):
         perms = [torch.randperm(n, generator=g, device=g.device) for _ in range(-(-t // n))]
         return torch.cat(perms)[:t]
 
-    def _draw_one(self, i: int, iteration: int) -> torch.Tensor:
+    def _draw_into(self, i: int, iteration: int, out: torch.Tensor) -> None:
         if iteration % self.interval == 0 or self._chosen[i] is None:
             self._chosen[i] = self._choose(i)
-        _, t, h, w, c = self.shape
-        return sparked_prior(self._randn(i, t, h, w, c), self._index[i][self._chosen[i]])
+        sparked_prior(self._randn(i, *out.shape), self._index[i][self._chosen[i]], out=out)

@@ -9,6 +9,5 @@ from mesampler.samplers.base import Sampler, register_sampler
 
 @register_sampler("multi-noise")
 class MultiNoise(Sampler):
-    def _draw_one(self, i: int, iteration: int) -> torch.Tensor:
-        _, t, h, w, c = self.shape
-        return self._randn(i, t, h, w, c)
+    def _draw_into(self, i: int, iteration: int, out: torch.Tensor) -> None:
+        torch.randn(out.shape, generator=self.generators[i], device=out.device, out=out)
