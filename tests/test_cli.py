@@ -83,7 +83,7 @@ def test_targeted_attack_command(tmp_path: Path, clip_file: tuple[Path, int]) ->
                 "--out",
                 str(out),
                 "--max-queries",
-                "300",
+                "60",
                 "--targeted",
                 "--target",
                 str(target),
