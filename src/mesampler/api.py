@@ -148,7 +148,7 @@ def attack_batch(
     groups: dict[tuple[int, ...], list[int]] = {}
     for i, x in enumerate(xs):
         groups.setdefault(tuple(x.shape), []).append(i)
-    full_params = {**attack_params(method), **params}
+    full_params = {k: _plain(v) for k, v in {**attack_params(method), **params}.items()}
     for idx in groups.values():
         x0 = torch.stack([xs[i] for i in idx]).to(dev)
         maps = [_motion(motions_l[i], xs[i], i, method) for i in idx]
@@ -174,6 +174,11 @@ def attack_batch(
             r.params, r.wall_time_s = full_params, elapsed
             results[i] = r
     return [r for r in results if r is not None]
+
+
+def _plain(value: Any) -> Any:
+    """A hyper-parameter as recorded in results: JSON-ready values as they are, objects by their repr."""
+    return value if isinstance(value, (bool, int, float, str, type(None))) else repr(value)
 
 
 def _per_video(values: Sequence[Any] | None, n: int, name: str) -> list[Any]:
