@@ -14,9 +14,10 @@ projection, one check query per iteration), so queries, epsilon and budget are a
 
 from __future__ import annotations
 
+from mesampler.attacks.prior_pgd import prior_pgd
 from mesampler.attacks.registry import register_attack
 from mesampler.attacks.sign_pgd import SignPGD
-from mesampler.estimators.antithetic import AntitheticPriorEstimator, ProbeNorm
+from mesampler.estimators.antithetic import ProbeNorm
 from mesampler.estimators.bandits import BanditsEstimator
 from mesampler.estimators.nes import NESEstimator
 from mesampler.estimators.released import ReleasedEstimator
@@ -52,12 +53,6 @@ def v_bad(
     return SignPGD(VBADEstimator(surrogate=surrogate, samples=samples, sigma=sigma, split=split), lr=lr)
 
 
-def _sampler_pgd(
-    sampler: USample | SValue, delta: float, fd_eps: float, eta: float, lr: float, probe_norm: ProbeNorm
-) -> SignPGD:
-    return SignPGD(AntitheticPriorEstimator(sampler, delta=delta, fd_eps=fd_eps, eta=eta, probe_norm=probe_norm), lr=lr)
-
-
 @register_attack("u-sample")
 def u_sample(
     *,
@@ -70,7 +65,7 @@ def u_sample(
     probe_norm: ProbeNorm = "frame",
 ) -> SignPGD:
     """Table 4 ablation: ME-Sampler on ``R * U`` maps, U uniform in [-50, 50] (paper sec. 4.4)."""
-    return _sampler_pgd(USample(interval=interval, scale=scale), delta, fd_eps, eta, lr, probe_norm)
+    return prior_pgd(USample(interval=interval, scale=scale), delta, fd_eps, eta, lr, probe_norm)
 
 
 @register_attack("s-value")
@@ -84,7 +79,7 @@ def s_value(
     probe_norm: ProbeNorm = "frame",
 ) -> SignPGD:
     """Table 4 ablation: ME-Sampler on ``R * S`` maps, S = 0, 1, 2, ... row-major (paper sec. 4.4)."""
-    return _sampler_pgd(SValue(interval=interval), delta, fd_eps, eta, lr, probe_norm)
+    return prior_pgd(SValue(interval=interval), delta, fd_eps, eta, lr, probe_norm)
 
 
 @register_attack("me-sampler-released")

@@ -13,7 +13,8 @@ from mesampler.samplers import MESampler, MultiNoise, OneNoise
 from mesampler.samplers.base import Sampler
 
 
-def _prior_pgd(sampler: Sampler, delta: float, fd_eps: float, eta: float, lr: float, probe_norm: ProbeNorm) -> SignPGD:
+def prior_pgd(sampler: Sampler, delta: float, fd_eps: float, eta: float, lr: float, probe_norm: ProbeNorm) -> SignPGD:
+    """Algorithms 1-2 over ``sampler``: sign-PGD on the antithetic prior estimate."""
     return SignPGD(AntitheticPriorEstimator(sampler, delta=delta, fd_eps=fd_eps, eta=eta, probe_norm=probe_norm), lr=lr)
 
 
@@ -28,7 +29,7 @@ def me_sampler(
     probe_norm: ProbeNorm = "frame",
 ) -> SignPGD:
     """Motion-Excited Sampler (Zhang et al., ECCV 2020): sparked prior from motion maps."""
-    return _prior_pgd(MESampler(interval=interval), delta, fd_eps, eta, lr, probe_norm)
+    return prior_pgd(MESampler(interval=interval), delta, fd_eps, eta, lr, probe_norm)
 
 
 me_sampler.needs_motion = True  # type: ignore[attr-defined]
@@ -44,7 +45,7 @@ def multi_noise(
     probe_norm: ProbeNorm = "frame",
 ) -> SignPGD:
     """Table 3 ablation: independent noise per frame, otherwise as ME-Sampler."""
-    return _prior_pgd(MultiNoise(), delta, fd_eps, eta, lr, probe_norm)
+    return prior_pgd(MultiNoise(), delta, fd_eps, eta, lr, probe_norm)
 
 
 @register_attack("one-noise")
@@ -57,4 +58,4 @@ def one_noise(
     probe_norm: ProbeNorm = "frame",
 ) -> SignPGD:
     """Table 3 ablation: one noise frame copied to every frame, otherwise as ME-Sampler."""
-    return _prior_pgd(OneNoise(), delta, fd_eps, eta, lr, probe_norm)
+    return prior_pgd(OneNoise(), delta, fd_eps, eta, lr, probe_norm)
