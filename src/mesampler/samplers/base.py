@@ -46,6 +46,10 @@ class Sampler:
         if self.needs_motion and any(m is None for m in motions):
             missing = [i for i, m in enumerate(motions) if m is None]
             raise ValueError(f"sampler {self.name!r} needs motion maps; none given for video(s) {missing}")
+        h, w = shape[2:4]
+        for i, m in enumerate(motions):
+            if m is not None and tuple(m.shape[1:3]) != (h, w):
+                raise ValueError(f"motion maps of video {i} are {tuple(m.shape[1:3])}, the video is {(h, w)}")
 
     def draw(self, idx: torch.Tensor, iteration: int) -> torch.Tensor:
         """Noise for videos ``idx`` ``(b,)`` at loop ``iteration`` -> ``(b, T, H, W, C)``."""

@@ -59,10 +59,6 @@ class MESampler(Sampler):
         motions: Sequence[torch.Tensor | None],
     ) -> None:
         super().init(shape, generators, motions)
-        _, t, h, w, _ = shape
-        for i, m in enumerate(motions):
-            if m is not None and tuple(m.shape[1:3]) != (h, w):
-                raise ValueError(f"motion maps of video {i} are {tuple(m.shape[1:3])}, the video is {(h, w)}")
         self._index = [sparked_index(m) for m in motions]  # type: ignore[arg-type]
         self._chosen: list[torch.Tensor | None] = [None] * len(motions)
 

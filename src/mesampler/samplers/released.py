@@ -47,10 +47,6 @@ class ReleasedSampler(Sampler):
         motions: Sequence[torch.Tensor | None],
     ) -> None:
         super().init(shape, generators, motions)
-        _, _, h, w, _ = shape
-        for i, m in enumerate(motions):
-            if m is not None and tuple(m.shape[1:3]) != (h, w):
-                raise ValueError(f"motion maps of video {i} are {tuple(m.shape[1:3])}, the video is {(h, w)}")
         self._grids = [released_grid(m) for m in motions]  # type: ignore[arg-type]
 
     def _draw_one(self, i: int, iteration: int) -> torch.Tensor:

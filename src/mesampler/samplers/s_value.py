@@ -36,7 +36,7 @@ class SValue(MESampler):
         motions: Sequence[torch.Tensor | None],
     ) -> None:
         _, _, h, w, _ = shape
-        # maps of the wrong size are passed on unchanged so that MESampler reports them
+        # maps of the wrong size are passed on unchanged so that Sampler.init reports them
         maps = [m if m is None or tuple(m.shape[1:3]) != (h, w) else self.replace(m) for m in motions]
         super().init(shape, generators, maps)
 
