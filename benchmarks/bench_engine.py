@@ -1,6 +1,7 @@
 """Engine benchmarks (issue 2): prior ablation on the test-bed, attack overhead, batched throughput.
 
-    python benchmarks/bench_engine.py [--videos 50] [--budget 2000] [--eps 0.03,0.01] [--parts priors,overhead,throughput]
+    python benchmarks/bench_engine.py [--videos 50] [--budget 2000] [--eps 0.03,0.01]
+        [--parts priors,overhead,throughput]
 
 Writes ``benchmarks/results/engine.json`` and ``engine.md``. Numbers are for the machine it runs on
 (recorded in the file); compare ratios taken in one run rather than absolute times across runs.

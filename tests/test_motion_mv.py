@@ -120,3 +120,24 @@ def test_file_formats(tmp_path, codec, suffix, bframes):
     m = maps[1]
     err = np.abs(m - clip.truth_map(12, 23)).max(-1)
     assert (err[clip.interior(23)] <= 0.5).mean() >= 0.9
+
+
+def test_quantiser_value_is_honoured(monkeypatch):
+    """PyAV's ``qscale`` only sets a flag: the value must be pinned, or the encoder silently uses its own qmin."""
+    import av
+
+    from mesampler.motion import mv
+
+    frames = moving_square(frames=12, speed=(1.0, 0.5)).frames
+    sizes = {}
+    for q in (2, 8):
+        monkeypatch.setattr(mv, "QSCALE", q)
+        enc, _ = mv._codecs(128, 96, 12, 1)
+        assert (enc.qmin, enc.qmax, enc.global_quality) == (q, q, q)
+        total = 0
+        for i, f in enumerate(frames):
+            vf = av.VideoFrame.from_ndarray(f, format="rgb24").reformat(format="yuv420p")
+            vf.pts = i
+            total += sum(p.size for p in enc.encode(vf))
+        sizes[q] = total + sum(p.size for p in enc.encode(None))
+    assert sizes[8] < 0.6 * sizes[2]

@@ -31,38 +31,55 @@ def check_mode(mode: str) -> None:
         raise ValueError(f"unknown trace mode {mode!r}; expected one of {TRACE_MODES}")
 
 
-def dense_field(mvs: np.ndarray | None, height: int, width: int, *, mode: TraceMode = "accurate") -> np.ndarray:
-    """Codec motion vectors (FFmpeg ``AVMotionVector`` records) -> backward field ``(height, width, 2) float32``.
+def block_field(mvs: np.ndarray | None, height: int, width: int, *, mode: TraceMode = "accurate") -> np.ndarray:
+    """Codec motion vectors -> backward field per block, ``(k·ceil(H/16), k·ceil(W/16), 2) float32``: ``k = 1``
+    (16-px macroblocks) when every vector covers a whole macroblock (the usual case), else ``k = 2`` (8-px cells).
 
     Blocks without a vector (intra blocks, the I-frame) get 0: their content is taken as not having moved.
     Only vectors predicting from a past frame (``source < 0``) are used.
     """
-    gh, gw = -(-height // 16) * 2, -(-width // 16) * 2
-    cells = np.zeros((gh, gw, 2), np.float32)
-    if mvs is not None and len(mvs):
+    if mvs is not None and len(mvs) and mvs["source"].max() >= 0:
         mvs = mvs[mvs["source"] < 0]
-        if mode == "coviar":
-            vx = (mvs["src_x"].astype(np.float32) - mvs["dst_x"]).astype(np.float32)
-            vy = (mvs["src_y"].astype(np.float32) - mvs["dst_y"]).astype(np.float32)
-        else:
-            scale = np.maximum(mvs["motion_scale"], 1).astype(np.float32)
-            vx, vy = mvs["motion_x"] / scale, mvs["motion_y"] / scale
-        bw, bh = mvs["w"].astype(np.int64), mvs["h"].astype(np.int64)
-        cx = (mvs["dst_x"].astype(np.int64) - bw // 2) // CELL
-        cy = (mvs["dst_y"].astype(np.int64) - bh // 2) // CELL
-        vec = np.stack([vx, vy], axis=-1)
-        if (bw == 16).all() and (bh == 16).all():  # the usual case: whole macroblocks only
-            mb = np.zeros((gh // 2, gw // 2, 2), np.float32)
-            ok = (cy >= 0) & (cx >= 0) & (cy // 2 < mb.shape[0]) & (cx // 2 < mb.shape[1])
-            mb[cy[ok] // 2, cx[ok] // 2] = vec[ok]
-            dense = cv2.resize(mb, (mb.shape[1] * 16, mb.shape[0] * 16), interpolation=cv2.INTER_NEAREST)
-            return np.ascontiguousarray(dense[:height, :width])
-        for oy in range(2):
-            for ox in range(2):
-                sel = (bw > CELL * ox) & (bh > CELL * oy) & (cy + oy < gh) & (cx + ox < gw) & (cy >= 0) & (cx >= 0)
-                cells[cy[sel] + oy, cx[sel] + ox] = vec[sel]
-    dense = cv2.resize(cells, (gw * CELL, gh * CELL), interpolation=cv2.INTER_NEAREST)
-    return np.ascontiguousarray(dense[:height, :width])
+    if mvs is None or not len(mvs):
+        return np.zeros((-(-height // 16), -(-width // 16), 2), np.float32)
+    bw, bh = mvs["w"], mvs["h"]
+    cx = (mvs["dst_x"] - (bw >> 1).astype(np.int16)) // CELL  # block centre -> top-left, in 8-px cells
+    cy = (mvs["dst_y"] - (bh >> 1).astype(np.int16)) // CELL
+    vec = np.empty((len(mvs), 2), np.float32)
+    if mode == "coviar":
+        np.subtract(mvs["src_x"], mvs["dst_x"], out=vec[:, 0], casting="unsafe")
+        np.subtract(mvs["src_y"], mvs["dst_y"], out=vec[:, 1], casting="unsafe")
+    else:
+        scale = np.maximum(mvs["motion_scale"], 1)
+        np.divide(mvs["motion_x"], scale, out=vec[:, 0], casting="unsafe")
+        np.divide(mvs["motion_y"], scale, out=vec[:, 1], casting="unsafe")
+    ok = (cx >= 0) & (cy >= 0)
+    if bw.min() == 16 and bh.min() == 16:
+        out = np.zeros((-(-height // 16), -(-width // 16), 2), np.float32)
+        ok &= (cy // 2 < out.shape[0]) & (cx // 2 < out.shape[1])
+        out[cy[ok] // 2, cx[ok] // 2] = vec[ok]
+        return out
+    out = np.zeros((-(-height // 16) * 2, -(-width // 16) * 2, 2), np.float32)
+    for oy in range(2):
+        for ox in range(2):
+            sel = ok & (bw > CELL * ox) & (bh > CELL * oy) & (cy + oy < out.shape[0]) & (cx + ox < out.shape[1])
+            out[cy[sel] + oy, cx[sel] + ox] = vec[sel]
+    return out
+
+
+def expand_blocks(blocks: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Per-block field from :func:`block_field` -> per-pixel ``(height, width, 2) float32``."""
+    b = 16 if blocks.shape[0] == -(-height // 16) else CELL
+    dense = blocks.repeat(b, axis=0).repeat(b, axis=1)
+    return dense if dense.shape[:2] == (height, width) else np.ascontiguousarray(dense[:height, :width])
+
+
+def dense_field(mvs: np.ndarray | None, height: int, width: int, *, mode: TraceMode = "accurate") -> np.ndarray:
+    """Codec motion vectors (FFmpeg ``AVMotionVector`` records) -> backward field ``(height, width, 2) float32``.
+
+    Blocks without a vector (intra blocks, the I-frame) get 0: their content is taken as not having moved.
+    """
+    return expand_blocks(block_field(mvs, height, width, mode=mode), height, width)
 
 
 def pixel_grid(height: int, width: int) -> np.ndarray:
@@ -71,11 +88,18 @@ def pixel_grid(height: int, width: int) -> np.ndarray:
     return np.stack([gx, gy], axis=-1)
 
 
-def trace_step(acc: np.ndarray, b: np.ndarray, grid: np.ndarray, *, mode: TraceMode = "accurate") -> np.ndarray:
+def trace_step(acc: np.ndarray | None, b: np.ndarray, grid: np.ndarray, *, mode: TraceMode = "accurate") -> np.ndarray:
     """One P-frame: accumulated backward displacement ``acc`` of the previous frame + its field ``b`` -> new ``acc``.
 
-    ``acc, b, grid``: ``(H, W, 2) float32``; returns ``(H, W, 2) float32`` (I-frame position − current position).
+    ``acc, b, grid``: ``(H, W, 2) float32`` (``acc=None``: the first P-frame after the I-frame, all zeros);
+    returns ``(H, W, 2) float32`` (I-frame position − current position).
     """
+    if acc is None:
+        if mode != "coviar":
+            return b.copy()  # sampling an all-zero field gives zeros whatever the positions
+        acc = np.zeros_like(b)
+    if not b.any():
+        return acc  # nothing moved: every pixel samples its own position
     where = grid + b
     if mode == "coviar":
         pos = cv2.remap(grid + acc, where, None, cv2.INTER_NEAREST, borderMode=cv2.BORDER_REPLICATE)
@@ -93,7 +117,7 @@ def accumulate(fields: list[np.ndarray], *, mode: TraceMode = "accurate") -> np.
     check_mode(mode)
     h, w = fields[0].shape[:2]
     grid = pixel_grid(h, w)
-    acc = np.zeros((h, w, 2), np.float32)
+    acc = None
     for b in fields:
         acc = trace_step(acc, b, grid, mode=mode)
     return -acc

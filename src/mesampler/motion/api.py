@@ -16,7 +16,14 @@ import av
 import numpy as np
 
 from mesampler.motion import cache as _cache
-from mesampler.motion.accumulate import TraceMode, accumulate, check_mode, dense_field, pixel_grid, trace_step
+from mesampler.motion.accumulate import (
+    TraceMode,
+    accumulate,
+    check_mode,
+    dense_field,
+    pixel_grid,
+    trace_step,
+)
 from mesampler.motion.flow import FLOW_MODES, FlowMode, flow_map, tvl1, tvl1_flow
 from mesampler.motion.improved import choose_intervals
 from mesampler.motion.mv import ALL_P, coded_frames
@@ -38,7 +45,7 @@ def _mv_fixed(frames: Iterable, gop: int, mode: TraceMode, partial: bool, thread
         if grid is None:
             grid = pixel_grid(h, w)
         if cf.index % gop == 0:
-            acc = np.zeros((h, w, 2), np.float32)
+            acc = None
         else:
             acc = trace_step(acc, dense_field(cf.mvs, h, w, mode=mode), grid, mode=mode)
         if cf.index % gop == gop - 1:
