@@ -4,7 +4,7 @@ Every input (any codec, B-frames or not, GIF, raw frames) is re-encoded with FFm
 fine quantiser (:data:`QSCALE`, pinned with ``qmin = qmax``), no B-frames, scene-cut detection off and an I-frame
 forced every ``gop`` frames, so GOP ``n`` is exactly frames ``[n·gop, (n+1)·gop)``. The packets go straight to a
 decoder with ``flags2=+export_mvs``; nothing touches the disk. Odd widths/heights are padded by one replicated
-row/column for 4:2:0 and cropped again; widths not a multiple of 16 need nothing (the last macroblock column is cropped).
+row/column for 4:2:0 and cropped again; widths not a multiple of 16 need nothing (the last macroblock column is cut).
 """
 
 from __future__ import annotations
