@@ -133,7 +133,27 @@ def test_results_do_not_depend_on_batching(tmp_path):
     assert ra == rb
 
 
-def test_pending_resplits_consecutive_ordinals(tmp_path):
+def test_resume_with_gaps_reproduces_the_uninterrupted_run(tmp_path):
+    import shutil
+    import sqlite3
+
+    cfg = tiny(max_classes=4, batch_videos=4)
+    run_campaign(cfg, tmp_path / "a", progress=False)
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    with ResultStore(tmp_path / "b") as store:
+        path = store.path
+        gone = [r["video_id"] for r in store.rows()][1::2]  # ordinals 1 and 3: a resumed chunk with a gap
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"DELETE FROM results WHERE video_id IN ({','.join('?' * len(gone))})", gone)
+    s = run_campaign(cfg, tmp_path / "b", resume=True, progress=False)
+    assert (s.skipped, s.stored) == (2, 2)
+    key = ("video_id", "attack_seed", "queries", "success", "adv_label", "linf")
+    ra = sorted(tuple(r[k] for k in key) for r in ResultStore(tmp_path / "a").rows())
+    rb = sorted(tuple(r[k] for k in key) for r in ResultStore(tmp_path / "b").rows())
+    assert ra == rb
+
+
+def test_pending_keeps_unfinished_videos_with_their_ordinals(tmp_path):
     from mesampler.campaign.runner import plan
     from mesampler.campaign.work import Workspace
 
@@ -143,7 +163,7 @@ def test_pending_resplits_consecutive_ordinals(tmp_path):
     assert [len(c.videos) for c in chunks] == [5]
     done = {chunks[0].key(chunks[0].videos[i]) for i in (0, 2)}
     left = pending(chunks, done)
-    assert [[v.ordinal for v in c.videos] for c in left] == [[1], [3, 4]]
+    assert [[v.ordinal for v in c.videos] for c in left] == [[1, 3, 4]]  # seeds follow ordinals, not positions
 
 
 def test_unique_key_and_history_roundtrip(tmp_path):

@@ -126,3 +126,22 @@ def test_finished_videos_leave_the_batch() -> None:
     )
     assert res[0].success and res[0].queries == 1 and res[0].linf == 0
     assert model.batch_sizes[0] == 3 and all(b <= 4 for b in model.batch_sizes[1:])
+
+
+def test_explicit_seeds_reproduce_any_subset_of_a_batch() -> None:
+    """``seeds=[...]`` lets a resumed run attack videos 1 and 3 of a batch exactly as the full batch did."""
+    rng = np.random.default_rng(5)
+    shape = (3, 6, 6, 3)
+    videos = [rng.random(shape).astype(np.float32) for _ in range(4)]
+    maps = [random_maps(rng, 3, 6, 6) for _ in range(4)]
+    full = mesampler.attack_batch(CountingLinear(shape, 4, seed=2, scale=8), videos, motions=maps, eps=0.02,
+                                  max_queries=40, seed=100)  # fmt: skip
+    part = mesampler.attack_batch(CountingLinear(shape, 4, seed=2, scale=8), [videos[1], videos[3]],
+                                  motions=[maps[1], maps[3]], eps=0.02, max_queries=40, seeds=[101, 103])  # fmt: skip
+    for r, f in zip(part, [full[1], full[3]], strict=True):
+        assert (r.seed, r.queries, r.success) == (f.seed, f.queries, f.success)
+        np.testing.assert_array_equal(r.adversarial, f.adversarial)
+    with pytest.raises(ValueError, match="seeds has 1 entries"):
+        mesampler.attack_batch(CountingLinear(shape, 4), videos[:2], motions=maps[:2], seeds=[1])
+    with pytest.raises(ValueError, match=r"seeds\[0\]"):
+        mesampler.attack_batch(CountingLinear(shape, 4), videos[:1], motions=maps[:1], seeds=[-1])

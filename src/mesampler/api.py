@@ -94,6 +94,7 @@ def attack_batch(
     max_queries: int | None = None,
     loss: str | None = None,
     seed: int = 0,
+    seeds: Sequence[int] | None = None,
     device: str | torch.device | None = None,
     batch_size: int | None = None,
     scores: Literal["auto", "logits", "probs"] = "auto",
@@ -102,10 +103,11 @@ def attack_batch(
 ) -> list[AttackResult]:
     """Attack many videos together: each iteration sends the probes of every running video in one
     model call and their success checks in another; finished videos drop out, and each video's
-    query count stays its own. Video ``i`` uses seed ``seed + i``, so its result equals
+    query count stays its own. Video ``i`` uses seed ``seed + i`` (or ``seeds[i]``), so its result equals
     ``attack(model, videos[i], seed=seed + i)``. Videos of different shapes run in separate groups.
 
     Args:
+        seeds: one seed per video, overriding ``seed + i`` (e.g. to resume any subset of a larger run).
         device: where the attack's tensors live (default: the model's ``device`` for torch
             models, else CPU).
         batch_size: largest number of videos per model call (default: all).
@@ -125,6 +127,13 @@ def attack_batch(
     labels = _per_video(labels, n, "labels")
     targets_l = _per_video(targets, n, "targets")
     motions_l = _per_video(motions, n, "motions")
+    if seeds is None:
+        seeds_l = [seed + i for i in range(n)]
+    else:
+        seeds_l = _per_video(seeds, n, "seeds")
+        for i, s_ in enumerate(seeds_l):
+            if isinstance(s_, bool) or not isinstance(s_, (int, np.integer)) or s_ < 0:
+                raise ValueError(f"seeds[{i}] must be a non-negative int, got {s_!r}")
     targeted = targets is not None
     default = TARGETED if targeted else UNTARGETED
     eps = default.eps if eps is None else float(eps)
@@ -152,7 +161,7 @@ def attack_batch(
     for idx in groups.values():
         x0 = torch.stack([xs[i] for i in idx]).to(dev)
         maps = [_motion(motions_l[i], xs[i], i, method) for i in idx]
-        gens = [torch.Generator(device=dev).manual_seed(seed + i) for i in idx]
+        gens = [torch.Generator(device=dev).manual_seed(int(seeds_l[i])) for i in idx]
         oracle = QueryOracle(model, len(idx), max_queries, device=dev, batch_size=batch_size, scores=scores)
         lab_t = torch.tensor([-1 if labels[i] is None else labels[i] for i in idx], device=dev)
         tgt_t = torch.tensor([targets_l[i] for i in idx], device=dev) if targeted else None
@@ -170,7 +179,7 @@ def attack_batch(
         )
         elapsed = time.perf_counter() - start
         for i, r in zip(idx, out, strict=False):
-            r.method, r.loss, r.eps, r.max_queries, r.seed = method, loss, eps, max_queries, seed + i
+            r.method, r.loss, r.eps, r.max_queries, r.seed = method, loss, eps, max_queries, int(seeds_l[i])
             r.params, r.wall_time_s = full_params, elapsed
             results[i] = r
     return [r for r in results if r is not None]

@@ -75,18 +75,12 @@ def _scores_width(ws: Workspace, mcfg: Any, dataset: Any, item: Any) -> int:
 
 
 def pending(chunks: Sequence[Chunk], done: set[tuple]) -> list[Chunk]:
-    """The unfinished videos of ``chunks``, re-split into runs of consecutive ordinals (seeds stay the same)."""
+    """The unfinished videos of ``chunks`` (each keeps its ordinal, hence its attack seed)."""
     out = []
     for c in chunks:
-        todo = [v for v in c.videos if c.key(v) not in done]
-        run: list[VideoTask] = []
-        for v in todo:
-            if run and v.ordinal != run[-1].ordinal + 1:
-                out.append(Chunk(c.dataset, c.model, c.method, c.setting, c.seed, tuple(run), c.device))
-                run = []
-            run.append(v)
-        if run:
-            out.append(Chunk(c.dataset, c.model, c.method, c.setting, c.seed, tuple(run), c.device))
+        todo = tuple(v for v in c.videos if c.key(v) not in done)
+        if todo:
+            out.append(Chunk(c.dataset, c.model, c.method, c.setting, c.seed, todo, c.device))
     return out
 
 

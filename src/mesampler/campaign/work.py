@@ -143,9 +143,6 @@ def run_chunk(ws: Workspace, chunk: Chunk) -> Rows:
     motions = [dataset.motion(v.item, c, kind=chunk.method.motion) if uses_motion else None
                for v, c in zip(chunk.videos, clips)]  # fmt: skip
     s = chunk.setting
-    first = chunk.videos[0].ordinal
-    if [v.ordinal for v in chunk.videos] != list(range(first, first + len(chunk.videos))):
-        raise ValueError("a chunk must hold consecutive ordinals (attack seeds are seed + i)")
     start = time.perf_counter()
     results = attack_batch(
         model,
@@ -157,7 +154,7 @@ def run_chunk(ws: Workspace, chunk: Chunk) -> Rows:
         eps=s.eps,
         max_queries=s.max_queries + 1,
         loss=chunk.method.loss,
-        seed=attack_seed(chunk.seed, first),
+        seeds=[attack_seed(chunk.seed, v.ordinal) for v in chunk.videos],
         **chunk.method.params,
     )
     wall = time.perf_counter() - start
