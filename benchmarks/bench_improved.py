@@ -84,8 +84,14 @@ def main() -> None:
     boot = [np.mean(qi[s]) / np.mean(qf[s]) for s in rng.integers(0, len(qf), (2000, len(qf)))]
     result = {
         "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(), "torch": torch.__version__},
-        "setting": {"videos": len(data), "budget": args.budget, "eps": args.eps, "method": "me-sampler",
-                    "video_frames": LONG.frames, "window": [WINDOW.start, WINDOW.stop]},  # fmt: skip
+        "setting": {
+            "videos": len(data),
+            "budget": args.budget,
+            "eps": args.eps,
+            "method": "me-sampler",
+            "video_frames": LONG.frames,
+            "window": [WINDOW.start, WINDOW.stop],
+        },  # fmt: skip
         "map_coverage_mean": {
             "fixed": round(float(np.mean([coverage(m) for m in fixed])), 4),
             "improved": round(float(np.mean([coverage(m) for m in improved])), 4),
