@@ -123,6 +123,49 @@ def attack_times(max_queries: int) -> list[dict]:
     return out
 
 
+class TimedModel:
+    """Wraps the model and sums the wall time spent inside its calls."""
+
+    def __init__(self, model) -> None:  # noqa: ANN001
+        self.model, self.seconds, self.calls = model, 0.0, 0
+        self.device = model.device
+
+    def __call__(self, videos):  # noqa: ANN001, ANN204
+        t0 = time.perf_counter()
+        out = self.model(videos)
+        self.seconds += time.perf_counter() - t0
+        self.calls += 1
+        return out
+
+
+def engine_overhead(iterations: int) -> dict:
+    """Attack wall time / time inside I3D's calls, 2 windows of 16 frames attacked together (eps 1e-3: no early
+    success, so every iteration runs)."""
+    import mesampler
+
+    model = M.create("i3d-k400", weights=TGZ, frames=16, batch_size=4, channels_last=True)
+    names = ("arm_wrestling__mmaction2.mp4", "archery__paddlevideo.avi")
+    clips = [I.eval_clip(CLIPS / n, frames=16) for n in names]
+    from mesampler.motion import motion_maps
+
+    maps = [motion_maps((c * 255).round().astype("uint8"), partial=True) for c in clips]
+    timed = TimedModel(model)
+    t0 = time.perf_counter()
+    rs = mesampler.attack_batch(timed, clips, motions=maps, eps=1e-3, max_queries=3 * iterations + 1)
+    attack_s = time.perf_counter() - t0
+    return {
+        "videos": len(clips),
+        "frames": 16,
+        "iterations": iterations,
+        "queries": sum(r.queries for r in rs),
+        "model_calls": timed.calls,
+        "attack_s": round(attack_s, 2),
+        "inside_model_s": round(timed.seconds, 2),
+        "overhead_ratio": round(attack_s / timed.seconds, 4),
+        "note": "motion maps computed before timing; attack_s covers the whole attack_batch call",
+    }
+
+
 def write_md(result: dict) -> str:
     lines = ["# I3D-K400 (DeepMind Kinetics-400 weights, own PyTorch port)", ""]
     m = result["machine"]
@@ -152,11 +195,24 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--attack-queries", type=int, default=30)
     ap.add_argument("--no-attack", action="store_true")
+    ap.add_argument(
+        "--overhead-only",
+        type=int,
+        metavar="ITERATIONS",
+        default=0,
+        help="only measure engine overhead with I3D over this many iterations (results/i3d_overhead.json)",
+    )
     args = ap.parse_args()
     if not TGZ.is_file():
         raise SystemExit(f"{TGZ} is absent: this benchmark needs ../shared")
     torch.set_num_threads(args.threads)
     result = {"machine": machine(args.threads)}
+    if args.overhead_only:
+        result["engine_overhead"] = engine_overhead(args.overhead_only)
+        OUT.mkdir(parents=True, exist_ok=True)
+        (OUT / "i3d_overhead.json").write_text(json.dumps(result, indent=2) + "\n")
+        print(json.dumps(result, indent=2))
+        return
     model = M.create("i3d-k400", weights=TGZ, frames=I.EVAL_FRAMES, batch_size=1)
     result["accuracy"] = accuracy(model)
     print(f"top-1 {result['accuracy']['top1']}/{result['accuracy']['clips']}", flush=True)
