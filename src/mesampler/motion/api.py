@@ -19,6 +19,7 @@ from mesampler.motion import cache as _cache
 from mesampler.motion.accumulate import (
     TraceMode,
     accumulate,
+    block_field,
     check_mode,
     dense_field,
     pixel_grid,
@@ -28,6 +29,7 @@ from mesampler.motion.flow import FLOW_MODES, FlowMode, flow_map, tvl1, tvl1_flo
 from mesampler.motion.improved import choose_intervals
 from mesampler.motion.mv import ALL_P, coded_frames
 from mesampler.motion.resample import maps_to_shape, resize_crop_maps
+from mesampler.motion.trace_gop import trace_gop
 from mesampler.video.io import VideoError, as_uint8_frames, iter_video_frames, read_video
 from mesampler.video.transform import resize_crop_frames
 
@@ -39,22 +41,25 @@ Source = str | os.PathLike | np.ndarray
 
 
 def _mv_fixed(frames: Iterable, gop: int, mode: TraceMode, partial: bool, threads: int):
-    maps, intervals, n, acc, grid = [], [], 0, None, None
+    """Fixed GOPs: ``"accurate"`` buffers each GOP's block fields and traces them compiled at its last frame."""
+    maps, intervals, n, acc, grid, fields, shape = [], [], 0, None, None, [], (0, 0)
     for cf, h, w in coded_frames(frames, gop=gop, threads=threads):
         n += 1
-        if grid is None:
-            grid = pixel_grid(h, w)
+        shape = (h, w)
         if cf.index % gop == 0:
-            acc = None
+            acc, fields = None, []
+        elif mode == "accurate":
+            fields.append(block_field(cf.mvs, h, w, mode=mode))
         else:
+            grid = pixel_grid(h, w) if grid is None else grid
             acc = trace_step(acc, dense_field(cf.mvs, h, w, mode=mode), grid, mode=mode)
         if cf.index % gop == gop - 1:
-            maps.append(-acc)
+            maps.append(trace_gop(fields, h, w) if mode == "accurate" else -acc)
             intervals.append((cf.index - gop + 1, gop))
     if partial and n % gop >= 2:
-        maps.append(-acc)
+        maps.append(trace_gop(fields, *shape) if mode == "accurate" else -acc)
         intervals.append((n - n % gop, n % gop))
-    return maps, intervals, n, grid
+    return maps, intervals, n, shape
 
 
 def _mv_transitions(frames: Iterable, mode: TraceMode, threads: int) -> list[np.ndarray]:
@@ -97,8 +102,7 @@ def _compute(
     src = array if array is not None else array_iter
 
     if kind == "mv" and not improved:
-        maps, intervals, n, grid = _mv_fixed(src, gop, mode, partial, threads)
-        shape = grid.shape[:2] if grid is not None else (0, 0)
+        maps, intervals, n, shape = _mv_fixed(src, gop, mode, partial, threads)
     else:
         if kind == "mv":
             fields = _mv_transitions(src, mode, threads)

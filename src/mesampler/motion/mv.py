@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
+from itertools import islice
 
 import av
 import cv2
@@ -25,6 +26,9 @@ QSCALE = 2
 ALL_P = 0  # ``gop`` value meaning: one I-frame at the start, every later frame a P-frame (frame-to-frame vectors)
 _LONG_GOP = 1 << 20
 _TIME_BASE = Fraction(1, 25)  # frames are renumbered 0, 1, 2, ... whatever their source timing
+# Frames are re-encoded and decoded in chunks of about this many pixels (24 frames at 224², at least one frame):
+# decoder, encoder and vector decoder take turns instead of alternating every frame, which measured ~10 % faster.
+CHUNK_PIXELS = 24 * 224 * 224
 
 
 @dataclass
@@ -87,16 +91,25 @@ def coded_frames(
                 yield CodedFrame(index, kind, mvs), shape[0], shape[1]
                 index += 1
 
-    for i, frame in enumerate(frames):
-        vf, h, w = _yuv_frame(frame)
-        if enc is None:
-            shape = (h, w)
-            enc, dec = _codecs(vf.width, vf.height, gop, threads)
-        elif (h, w) != shape:
-            raise ValueError(f"frame {i} has size {w}x{h}, expected {shape[1]}x{shape[0]} like frame 0")
-        vf.pts, vf.time_base = i, _TIME_BASE
-        vf.pict_type = av.video.frame.PictureType.I if (i == 0 or (gop > 0 and i % gop == 0)) else 0
-        yield from drain(enc.encode(vf))
+    pending: list[av.Packet] = []
+    source = iter(frames)
+    i = 0
+    size = 1  # the first chunk is one frame: it gives the frame size, hence the chunk length
+    while chunk := list(islice(source, size)):  # stages take turns per chunk: each keeps its data in cache
+        for frame in chunk:
+            vf, h, w = _yuv_frame(frame)
+            if enc is None:
+                shape = (h, w)
+                enc, dec = _codecs(vf.width, vf.height, gop, threads)
+            elif (h, w) != shape:
+                raise ValueError(f"frame {i} has size {w}x{h}, expected {shape[1]}x{shape[0]} like frame 0")
+            vf.pts, vf.time_base = i, _TIME_BASE
+            vf.pict_type = av.video.frame.PictureType.I if (i == 0 or (gop > 0 and i % gop == 0)) else 0
+            pending += enc.encode(vf)
+            i += 1
+        yield from drain(pending)
+        pending = []
+        size = max(1, CHUNK_PIXELS // (shape[0] * shape[1]))
     if enc is None:
         return
     yield from drain(enc.encode(None))
