@@ -88,6 +88,16 @@ def test_cache_hit_and_content_change(tmp_path, long_clip):
     assert not np.array_equal(again, first)
 
 
+def test_cache_key_covers_the_quantiser(tmp_path, long_clip, monkeypatch):
+    from mesampler.motion import mv
+
+    path = write_video(tmp_path / "clip.mkv", long_clip[:24])
+    motion_maps(path)
+    monkeypatch.setattr(mv, "QSCALE", 8)
+    motion_maps(path)  # a different re-encoding: a new entry, not the old maps
+    assert len(list((cache_dir() / "motion").glob("*.npz"))) == 2
+
+
 def test_cache_dir_env(monkeypatch, tmp_path):
     monkeypatch.delenv("MESAMPLER_CACHE")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))

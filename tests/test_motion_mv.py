@@ -75,6 +75,44 @@ def test_static_video_is_zero():
     assert maps.shape[0] == 2 and np.count_nonzero(maps) == 0  # all blocks skipped
 
 
+MV_DTYPE = [
+    ("source", "i4"),
+    ("w", "u1"),
+    ("h", "u1"),
+    ("src_x", "i2"),
+    ("src_y", "i2"),
+    ("dst_x", "i2"),
+    ("dst_y", "i2"),
+    ("flags", "u8"),
+    ("motion_x", "i4"),
+    ("motion_y", "i4"),
+    ("motion_scale", "u2"),
+]
+
+
+@settings(max_examples=40, deadline=None)
+@given(h=st.integers(8, 60), w=st.integers(8, 60), n=st.integers(0, 30), seed=st.integers(0, 2**16))
+def test_dense_field_paints_each_block_with_its_vector(h, w, n, seed):
+    """Against a per-record painter: blocks of 16 or 8 px (mixed), some from future frames, some off the frame."""
+    rng = np.random.default_rng(seed)
+    recs = []
+    for _ in range(n):
+        size = int(rng.choice([8, 16]))
+        x, y = int(rng.integers(-1, w // size + 1)) * size, int(rng.integers(-1, h // size + 1)) * size  # codec grid
+        mx, my, scale = int(rng.integers(-40, 40)), int(rng.integers(-40, 40)), int(rng.choice([2, 4]))
+        src = int(rng.choice([-1, -1, 1]))
+        recs.append((src, size, size, x + size // 2 + mx // scale, y + size // 2, x + size // 2, y + size // 2, 0,
+                     mx, my, scale))  # fmt: skip
+    mvs = np.array(recs, dtype=MV_DTYPE)
+    expected = np.zeros((h, w, 2), np.float32)
+    for r in recs:
+        if r[0] >= 0 or r[5] - r[1] // 2 < 0 or r[6] - r[2] // 2 < 0:
+            continue
+        x0, y0 = r[5] - r[1] // 2, r[6] - r[2] // 2
+        expected[y0 : y0 + r[2], x0 : x0 + r[1]] = [r[8] / r[10], r[9] / r[10]]  # later records win
+    np.testing.assert_allclose(dense_field(mvs, h, w), expected, atol=1e-6)
+
+
 def test_dense_field_blocks_and_missing_blocks():
     dt = [
         ("source", "i4"),

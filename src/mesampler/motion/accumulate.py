@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Literal
 
 import cv2
+import numba
 import numpy as np
 
 TraceMode = Literal["accurate", "coviar"]
@@ -31,40 +32,51 @@ def check_mode(mode: str) -> None:
         raise ValueError(f"unknown trace mode {mode!r}; expected one of {TRACE_MODES}")
 
 
+@numba.njit(cache=True, nogil=True)
+def _block_field(mvs: np.ndarray, rows: int, cols: int, coviar: bool) -> np.ndarray:  # pragma: no cover - compiled
+    whole = True  # every vector from a past frame covers a whole 16×16 macroblock
+    for i in range(len(mvs)):
+        if mvs[i].source < 0 and (mvs[i].w != 16 or mvs[i].h != 16):
+            whole = False
+            break
+    k = 1 if whole else 2
+    out = np.zeros((rows * k, cols * k, 2), np.float32)
+    for i in range(len(mvs)):
+        m = mvs[i]
+        if m.source >= 0:
+            continue
+        cx = (np.int64(m.dst_x) - m.w // 2) // CELL  # block centre -> top-left, in 8-px cells
+        cy = (np.int64(m.dst_y) - m.h // 2) // CELL
+        if cx < 0 or cy < 0:
+            continue
+        if coviar:
+            vx, vy = np.float32(np.int64(m.src_x) - m.dst_x), np.float32(np.int64(m.src_y) - m.dst_y)
+        else:
+            scale = max(np.int64(m.motion_scale), 1)
+            vx, vy = np.float32(m.motion_x / scale), np.float32(m.motion_y / scale)
+        if whole:
+            if cy // 2 < rows and cx // 2 < cols:
+                out[cy // 2, cx // 2, 0], out[cy // 2, cx // 2, 1] = vx, vy
+            continue
+        for oy in range(2):
+            for ox in range(2):
+                if m.w > CELL * ox and m.h > CELL * oy and cy + oy < 2 * rows and cx + ox < 2 * cols:
+                    out[cy + oy, cx + ox, 0], out[cy + oy, cx + ox, 1] = vx, vy
+    return out
+
+
 def block_field(mvs: np.ndarray | None, height: int, width: int, *, mode: TraceMode = "accurate") -> np.ndarray:
     """Codec motion vectors -> backward field per block, ``(k·ceil(H/16), k·ceil(W/16), 2) float32``: ``k = 1``
     (16-px macroblocks) when every vector covers a whole macroblock (the usual case), else ``k = 2`` (8-px cells).
 
     Blocks without a vector (intra blocks, the I-frame) get 0: their content is taken as not having moved.
-    Only vectors predicting from a past frame (``source < 0``) are used.
+    Only vectors predicting from a past frame (``source < 0``) are used. ``"accurate"``: sub-pixel vectors
+    (``motion_x / motion_scale``); ``"coviar"``: ``src - dst`` as FFmpeg exports it (half-pels truncated).
     """
-    if mvs is not None and len(mvs) and mvs["source"].max() >= 0:
-        mvs = mvs[mvs["source"] < 0]
+    rows, cols = -(-height // 16), -(-width // 16)
     if mvs is None or not len(mvs):
-        return np.zeros((-(-height // 16), -(-width // 16), 2), np.float32)
-    bw, bh = mvs["w"], mvs["h"]
-    cx = (mvs["dst_x"] - (bw >> 1).astype(np.int16)) // CELL  # block centre -> top-left, in 8-px cells
-    cy = (mvs["dst_y"] - (bh >> 1).astype(np.int16)) // CELL
-    vec = np.empty((len(mvs), 2), np.float32)
-    if mode == "coviar":
-        np.subtract(mvs["src_x"], mvs["dst_x"], out=vec[:, 0], casting="unsafe")
-        np.subtract(mvs["src_y"], mvs["dst_y"], out=vec[:, 1], casting="unsafe")
-    else:
-        scale = np.maximum(mvs["motion_scale"], 1)
-        np.divide(mvs["motion_x"], scale, out=vec[:, 0], casting="unsafe")
-        np.divide(mvs["motion_y"], scale, out=vec[:, 1], casting="unsafe")
-    ok = (cx >= 0) & (cy >= 0)
-    if bw.min() == 16 and bh.min() == 16:
-        out = np.zeros((-(-height // 16), -(-width // 16), 2), np.float32)
-        ok &= (cy // 2 < out.shape[0]) & (cx // 2 < out.shape[1])
-        out[cy[ok] // 2, cx[ok] // 2] = vec[ok]
-        return out
-    out = np.zeros((-(-height // 16) * 2, -(-width // 16) * 2, 2), np.float32)
-    for oy in range(2):
-        for ox in range(2):
-            sel = ok & (bw > CELL * ox) & (bh > CELL * oy) & (cy + oy < out.shape[0]) & (cx + ox < out.shape[1])
-            out[cy[sel] + oy, cx[sel] + ox] = vec[sel]
-    return out
+        return np.zeros((rows, cols, 2), np.float32)
+    return _block_field(mvs, rows, cols, mode == "coviar")
 
 
 def expand_blocks(blocks: np.ndarray, height: int, width: int) -> np.ndarray:

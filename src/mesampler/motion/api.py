@@ -16,6 +16,7 @@ import av
 import numpy as np
 
 from mesampler.motion import cache as _cache
+from mesampler.motion import mv
 from mesampler.motion.accumulate import (
     TraceMode,
     accumulate,
@@ -136,7 +137,7 @@ def _cached(source: Source, *, cache: bool, **params) -> tuple[np.ndarray, np.nd
         return _compute(source, **params)
     if not Path(source).is_file():
         iter_video_frames(source)  # raises the right error for a missing path or a directory
-    key = _cache.cache_key(source, {k: v for k, v in params.items() if k != "threads"})
+    key = _cache.cache_key(source, {"qscale": mv.QSCALE, **{k: v for k, v in params.items() if k != "threads"}})
     hit = _cache.load(key)
     if hit is not None:
         return hit["maps"], hit["intervals"], int(hit["n_frames"])

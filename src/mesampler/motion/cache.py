@@ -16,7 +16,7 @@ import numpy as np
 
 from mesampler.paths import cache_dir
 
-CACHE_VERSION = 1  # bump when the computation changes, so stale entries are never read
+CACHE_VERSION = 2  # bump when the computation changes, so stale entries are never read
 _CHUNK = 1 << 20
 
 

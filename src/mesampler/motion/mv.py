@@ -18,11 +18,11 @@ import av
 import cv2
 import numpy as np
 
-# Fixed MPEG-4 quantiser. CoViAR re-encodes with -q:v 1; measured here (benchmarks/bench_motion.py, synthetic
-# sub-pixel translations) q 1 put only 60 % of object pixels within 0.5 px at one speed where q 2 and 3 gave 100 %,
-# and cost ~25 % more time (twice the bits); vectors follow content at q 2 as at q 1 (MV-vs-TV-L1 correlation
-# on the shared clips 0.70 vs 0.71).
-QSCALE = 2
+# Fixed MPEG-4 quantiser, chosen by benchmarks/bench_motion.py ("quantiser": q 1-4 side by side). CoViAR re-encodes
+# with -q:v 1, but there q 1 put only 60 % of object pixels within 0.5 px at one synthetic sub-pixel speed (q 2 and
+# 3: 100 % at every speed) and costs twice the bits; q 2 and q 3 gave the same MV-vs-TV-L1 correlation on the shared
+# clips (0.697 both) and q 3 re-encodes and decodes ~10 % faster, so q 3. (q 4 lost accuracy: 97 % minimum.)
+QSCALE = 3
 ALL_P = 0  # ``gop`` value meaning: one I-frame at the start, every later frame a P-frame (frame-to-frame vectors)
 _LONG_GOP = 1 << 20
 _TIME_BASE = Fraction(1, 25)  # frames are renumbered 0, 1, 2, ... whatever their source timing
