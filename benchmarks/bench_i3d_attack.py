@@ -123,18 +123,29 @@ def main() -> None:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--name", default="i3d_attack", help="output file stem (NAME.jsonl, NAME.json, NAME.md)")
+    ap.add_argument("--files", default="", help="comma-separated clip files: attack only these (e.g. one per process)")
+    ap.add_argument("--summary-only", action="store_true", help="rewrite NAME.json/.md from NAME.jsonl and stop")
     args = ap.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    log = args.out / f"{args.name}.jsonl"
+
+    def write_summary() -> None:  # from the log, so processes sharing it all write complete summaries
+        rows = [json.loads(line) for line in log.read_text().splitlines()] if log.is_file() else []
+        s = summary(rows, args)
+        (args.out / f"{args.name}.json").write_text(json.dumps(s, indent=2) + "\n")
+        (args.out / f"{args.name}.md").write_text(write_md(s))
+
+    if args.summary_only:
+        return write_summary()
     if not TGZ.is_file():
         raise SystemExit(f"{TGZ} is absent: this benchmark needs ../shared")
     torch.set_num_threads(args.threads)
     model = M.create("i3d-k400", weights=TGZ, frames=args.frames, batch_size=2, device=args.device, channels_last=True)
-    args.out.mkdir(parents=True, exist_ok=True)
-    log = args.out / f"{args.name}.jsonl"
-    rows = [json.loads(line) for line in log.read_text().splitlines()] if log.is_file() else []
-    done = {(r["file"], r["offset"]) for r in rows}
+    done = {(r["file"], r["offset"]) for r in map(json.loads, log.read_text().splitlines())} if log.is_file() else set()
+    only = {f for f in args.files.split(",") if f}
     centre: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for i, w in enumerate(windows(args.frames)[: args.windows]):
-        if (w["file"], w["offset"]) in done:
+        if (w["file"], w["offset"]) in done or (only and w["file"] not in only):
             continue
         if w["file"] not in centre:
             clip = I.eval_clip(CLIPS / w["file"])  # centre 64 frames, float32 in [0, 1]
@@ -166,13 +177,10 @@ def main() -> None:
                 cpu_seconds=round(time.process_time() - c0, 1),
                 seed=i,
             )
-        rows.append(row)
-        with open(log, "a") as f:
+        with open(log, "a") as f:  # one short append per window: safe with several processes
             f.write(json.dumps(row) + "\n")
         print(json.dumps(row), flush=True)
-        s = summary(rows, args)
-        (args.out / f"{args.name}.json").write_text(json.dumps(s, indent=2) + "\n")
-        (args.out / f"{args.name}.md").write_text(write_md(s))
+        write_summary()
 
 
 if __name__ == "__main__":
