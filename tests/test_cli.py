@@ -117,3 +117,40 @@ def test_attack_command_errors(argv, message, clip_file, capsys, tmp_path) -> No
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_attack_command_resumes_after_a_crash(tmp_path: Path, clip_file: tuple[Path, int], monkeypatch) -> None:
+    from mesampler.cli import attack as cli_attack
+
+    path, _ = clip_file
+    base = ["attack", str(path), "--model", "testbed-motion", "--eps", "0.004", "--max-queries", "120",
+            "--no-progress", "--checkpoint-every", "0"]  # fmt: skip
+    assert main([*base, "--out", str(tmp_path / "whole")]) == 0
+    whole = json.loads((tmp_path / "whole" / "summary.json").read_text())
+    assert whole["iterations"] > 5 and not (tmp_path / "whole" / "checkpoint.pt").exists()
+
+    class Crash(Exception):
+        pass
+
+    seen = {"n": 0}
+    original = cli_attack._Progress.__call__
+
+    def crashing(self, event: dict) -> None:  # noqa: ANN001
+        seen["n"] += 1
+        if seen["n"] == 5:
+            raise Crash
+        original(self, event)
+
+    out = tmp_path / "crashed"
+    monkeypatch.setattr(cli_attack._Progress, "__call__", crashing)
+    with pytest.raises(Crash):
+        main([*base, "--out", str(out)])
+    monkeypatch.setattr(cli_attack._Progress, "__call__", original)
+    assert (out / "checkpoint.pt").is_file()
+    assert main([*base, "--out", str(out)]) == 2  # an interrupted attack is never overwritten silently
+    assert main([*base, "--out", str(out), "--resume"]) == 0
+    resumed = json.loads((out / "summary.json").read_text())
+    for k in ("queries", "loss_queries", "check_queries", "success", "adv_label", "iterations", "history"):
+        assert resumed[k] == whole[k], k
+    np.testing.assert_array_equal(np.load(out / "adversarial.npy"), np.load(tmp_path / "whole" / "adversarial.npy"))
+    assert main([*base, "--out", str(tmp_path / "fresh"), "--resume"]) == 2  # nothing to resume

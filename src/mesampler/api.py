@@ -6,6 +6,7 @@ oracle and run the shared loop. Everything else lives in :mod:`mesampler.attacks
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from collections.abc import Sequence
@@ -15,6 +16,7 @@ import numpy as np
 import torch
 
 from mesampler.attacks.base import Callback
+from mesampler.attacks.checkpoint import Checkpoint, fingerprint
 from mesampler.attacks.losses import get_loss
 from mesampler.attacks.oracle import QueryOracle, model_device
 from mesampler.attacks.registry import attack_params, create_attack, default_loss, needs_motion
@@ -99,6 +101,7 @@ def attack_batch(
     batch_size: int | None = None,
     scores: Literal["auto", "logits", "probs"] = "auto",
     callback: Callback | None = None,
+    checkpoint: str | os.PathLike | Checkpoint | None = None,
     **params: Any,
 ) -> list[AttackResult]:
     """Attack many videos together: each iteration sends the probes of every running video in one
@@ -113,6 +116,9 @@ def attack_batch(
         batch_size: largest number of videos per model call (default: all).
         scores: whether the model returns ``"logits"`` or ``"probs"``; ``"auto"`` detects it.
         callback: called after every check with a dict of per-video progress.
+        checkpoint: a file (or :class:`~mesampler.attacks.checkpoint.Checkpoint`) where the attack saves its
+            state every 60 s; calling again with the same arguments after a crash resumes from it, with the
+            queries spent before counted. Removed when the attack ends. All videos must have one shape.
     Returns:
         one :class:`AttackResult` per video, in input order.
     """
@@ -158,6 +164,14 @@ def attack_batch(
     for i, x in enumerate(xs):
         groups.setdefault(tuple(x.shape), []).append(i)
     full_params = {k: _plain(v) for k, v in {**attack_params(method), **params}.items()}
+    if checkpoint is not None:
+        if len(groups) > 1:
+            raise ValueError("checkpoint= needs videos of one shape (they are attacked as one batch)")
+        checkpoint = checkpoint if isinstance(checkpoint, Checkpoint) else Checkpoint(checkpoint)
+        checkpoint.key = fingerprint(
+            torch.stack(xs), method=method, loss=loss, eps=eps, max_queries=max_queries, seeds=seeds_l,
+            labels=labels, targets=targets_l, params=full_params, motions=[_digest(m) for m in motions_l],
+        )  # fmt: skip
     for idx in groups.values():
         x0 = torch.stack([xs[i] for i in idx]).to(dev)
         maps = [_motion(motions_l[i], xs[i], i, method) for i in idx]
@@ -176,13 +190,24 @@ def attack_batch(
             generators=gens,
             motions=[None if m is None else m.to(dev) for m in maps],
             callback=callback,
+            checkpoint=checkpoint,
         )
         elapsed = time.perf_counter() - start
         for i, r in zip(idx, out, strict=False):
             r.method, r.loss, r.eps, r.max_queries, r.seed = method, loss, eps, max_queries, int(seeds_l[i])
             r.params, r.wall_time_s = full_params, elapsed
             results[i] = r
+    if checkpoint is not None:
+        checkpoint.clear()
     return [r for r in results if r is not None]
+
+
+def _digest(motion: Motion) -> str | None:
+    """What identifies a motion argument in a checkpoint's fingerprint."""
+    if motion is None or isinstance(motion, (str, os.PathLike)):
+        return None if motion is None else str(motion)
+    data = motion.detach().cpu().numpy() if isinstance(motion, torch.Tensor) else np.asarray(motion)
+    return hashlib.sha256(np.ascontiguousarray(data).tobytes()).hexdigest()
 
 
 def _plain(value: Any) -> Any:

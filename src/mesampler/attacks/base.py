@@ -14,6 +14,7 @@ from typing import Any, final
 import numpy as np
 import torch
 
+from mesampler.attacks.checkpoint import Checkpoint
 from mesampler.attacks.losses import LossFn
 from mesampler.attacks.oracle import QueryOracle
 from mesampler.attacks.result import AttackResult
@@ -49,29 +50,30 @@ class ScoreAttack:
         generators: Sequence[torch.Generator],
         motions: Sequence[torch.Tensor | None],
         callback: Callback | None = None,
+        checkpoint: Checkpoint | None = None,
     ) -> list[AttackResult]:
-        """Attack ``x0`` ``(B, T, H, W, 3)`` float32 in [0, 1]; ``labels`` ``(B,)`` (-1: the model's clean top-1)."""
+        """Attack ``x0`` ``(B, T, H, W, 3)`` float32 in [0, 1]; ``labels`` ``(B,)`` (-1: the model's clean top-1).
+
+        ``checkpoint``: save the state there periodically, and resume from it if it already holds this attack.
+        """
         n, targeted = len(x0), targets is not None
         lo, hi = (x0 - eps).clamp(0, 1), (x0 + eps).clamp(0, 1)
-        x = x0.clone()
-        everyone = torch.arange(n, device=x0.device)
-        scores = oracle(x0, everyone, "check")
-        self.labels = labels = torch.where(labels < 0, scores.argmax(1), labels)
-        _check_classes(labels, targets, oracle.num_classes)
-        goal = targets if targeted else labels
-        self.init(x0, generators, motions)
-        self.history: list[list[tuple[int, float]]] = [[] for _ in range(n)]
-        self.adv_label = torch.empty_like(labels)
-        self.done = torch.zeros(n, dtype=torch.bool, device=x0.device)
-        self.success = torch.zeros_like(self.done)
-        self.iterations = np.zeros(n, dtype=np.int64)
-        self._record(oracle, scores, everyone, goal, loss, targeted, callback)
+        saved = checkpoint.load() if checkpoint is not None else None
+        if saved is None:
+            x, it = x0.clone(), 0
+            self._start(oracle, x0, labels, targets, generators, motions, loss, callback)
+        else:  # resume: the method's state, the videos and the counters as they were saved
+            x, it = saved["x"], saved["it"]
+            self.__dict__.update(saved["attack"])
+            oracle.load_state(saved["oracle"])
+        goal = targets if targeted else self.labels
 
         def loss_query(videos: torch.Tensor, owners: torch.Tensor) -> torch.Tensor:
             return loss(oracle(videos, owners, "loss"), goal[owners], targeted)
 
-        it = 0
         while True:
+            if checkpoint is not None and checkpoint.due():
+                checkpoint.save({"x": x, "it": it, "attack": dict(self.__dict__), "oracle": oracle.state()})
             active = (~self.done).nonzero()[:, 0]
             spent = oracle.remaining(active) < self.queries_per_iteration
             self.done[active[torch.as_tensor(spent, device=active.device)]] = True
@@ -87,6 +89,32 @@ class ScoreAttack:
             self._record(oracle, oracle(rows(x, active), active, "check"), active, goal, loss, targeted, callback)
             it += 1
         return [self._result(i, oracle, x, x0, targets) for i in range(n)]
+
+    def _start(
+        self,
+        oracle: QueryOracle,
+        x0: torch.Tensor,
+        labels: torch.Tensor,
+        targets: torch.Tensor | None,
+        generators: Sequence[torch.Generator],
+        motions: Sequence[torch.Tensor | None],
+        loss: LossFn,
+        callback: Callback | None,
+    ) -> None:
+        """The clean-label query (a counted check) and the per-video state of a fresh run."""
+        n = len(x0)
+        everyone = torch.arange(n, device=x0.device)
+        scores = oracle(x0, everyone, "check")
+        self.labels = torch.where(labels < 0, scores.argmax(1), labels)
+        _check_classes(self.labels, targets, oracle.num_classes)
+        self.init(x0, generators, motions)
+        self.history: list[list[tuple[int, float]]] = [[] for _ in range(n)]
+        self.adv_label = torch.empty_like(self.labels)
+        self.done = torch.zeros(n, dtype=torch.bool, device=x0.device)
+        self.success = torch.zeros_like(self.done)
+        self.iterations = np.zeros(n, dtype=np.int64)
+        goal = targets if targets is not None else self.labels
+        self._record(oracle, scores, everyone, goal, loss, targets is not None, callback)
 
     def _record(
         self,

@@ -38,10 +38,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default=None, help="device for registered/torch models (default cpu)")
     p.add_argument("--batch-size", type=int, default=None, help="largest number of videos per model call")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--checkpoint-every", type=float, default=60.0, metavar="S",
+        help="save the attack's state to OUT/checkpoint.pt every S seconds (default 60; 0: every iteration)",
+    )  # fmt: skip
+    p.add_argument("--resume", action="store_true", help="continue an interrupted attack from OUT/checkpoint.pt")
 
 
 def run(args: argparse.Namespace) -> int:
     import mesampler
+    from mesampler.attacks.checkpoint import Checkpoint
     from mesampler.attacks.registry import needs_motion
     from mesampler.motion import maps_for_clip
     from mesampler.reports import save_attack_figure, summary_text, write_summary
@@ -49,6 +55,11 @@ def run(args: argparse.Namespace) -> int:
 
     if args.targeted != (args.target is not None):
         raise UserError("--targeted and --target go together")
+    ckpt_path = args.out / "checkpoint.pt"
+    if ckpt_path.exists() and not args.resume:
+        raise UserError(f"{ckpt_path} holds an interrupted attack: pass --resume to continue it, or delete it")
+    if args.resume and not ckpt_path.exists():
+        raise UserError(f"--resume: {ckpt_path} does not exist (nothing to resume)")
     model = _load(args.model, args.device)
     classes = getattr(model, "classes", None)
     spec = getattr(model, "spec", None)
@@ -82,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             batch_size=args.batch_size,
             callback=bar,
+            checkpoint=Checkpoint(ckpt_path, every_s=args.checkpoint_every),
         )
     finally:
         bar.close()
