@@ -133,7 +133,8 @@ def main() -> None:
         rows = [json.loads(line) for line in log.read_text().splitlines()] if log.is_file() else []
         s = summary(rows, args)
         (args.out / f"{args.name}.json").write_text(json.dumps(s, indent=2) + "\n")
-        (args.out / f"{args.name}.md").write_text(write_md(s))
+        notes = args.out / f"{args.name}.notes.md"  # hand-written facts the log cannot hold (e.g. killed windows)
+        (args.out / f"{args.name}.md").write_text(write_md(s) + (f"\n{notes.read_text()}" if notes.is_file() else ""))
 
     if args.summary_only:
         return write_summary()
