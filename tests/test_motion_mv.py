@@ -114,26 +114,13 @@ def test_dense_field_paints_each_block_with_its_vector(h, w, n, seed):
 
 
 def test_dense_field_blocks_and_missing_blocks():
-    dt = [
-        ("source", "i4"),
-        ("w", "u1"),
-        ("h", "u1"),
-        ("src_x", "i2"),
-        ("src_y", "i2"),
-        ("dst_x", "i2"),
-        ("dst_y", "i2"),
-        ("flags", "u8"),
-        ("motion_x", "i4"),
-        ("motion_y", "i4"),
-        ("motion_scale", "u2"),
-    ]
     mvs = np.array(
         [
             (-1, 16, 16, 11, 6, 8, 8, 0, 5, -4, 2),  # macroblock (0, 0): (+2.5, -2) px
             (-1, 8, 8, 28, 20, 28, 20, 0, 0, 0, 2),  # 8x8 block at x 24..31, y 16..23: zero vector
             (1, 16, 16, 40, 8, 40, 8, 0, 6, 6, 2),
         ],  # from a future frame: ignored
-        dtype=dt,
+        dtype=MV_DTYPE,
     )
     f = dense_field(mvs, 40, 50)
     assert f.shape == (40, 50, 2)

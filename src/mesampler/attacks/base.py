@@ -61,12 +61,14 @@ class ScoreAttack:
         saved = checkpoint.load() if checkpoint is not None else None
         if saved is None:
             x, it = x0.clone(), 0
-            self._start(oracle, x0, labels, targets, generators, motions, loss, callback)
+            clean = self._start(oracle, x0, labels, targets, generators, motions)
         else:  # resume: the method's state, the videos and the counters as they were saved
             x, it = saved["x"], saved["it"]
             self.__dict__.update(saved["attack"])
             oracle.load_state(saved["oracle"])
         goal = targets if targeted else self.labels
+        if saved is None:
+            self._record(oracle, clean, torch.arange(n, device=x0.device), goal, loss, targeted, callback)
 
         def loss_query(videos: torch.Tensor, owners: torch.Tensor) -> torch.Tensor:
             return loss(oracle(videos, owners, "loss"), goal[owners], targeted)
@@ -98,13 +100,10 @@ class ScoreAttack:
         targets: torch.Tensor | None,
         generators: Sequence[torch.Generator],
         motions: Sequence[torch.Tensor | None],
-        loss: LossFn,
-        callback: Callback | None,
-    ) -> None:
-        """The clean-label query (a counted check) and the per-video state of a fresh run."""
+    ) -> torch.Tensor:
+        """The clean-label query (a counted check, its scores returned) and the per-video state of a fresh run."""
         n = len(x0)
-        everyone = torch.arange(n, device=x0.device)
-        scores = oracle(x0, everyone, "check")
+        scores = oracle(x0, torch.arange(n, device=x0.device), "check")
         self.labels = torch.where(labels < 0, scores.argmax(1), labels)
         _check_classes(self.labels, targets, oracle.num_classes)
         self.init(x0, generators, motions)
@@ -113,8 +112,7 @@ class ScoreAttack:
         self.done = torch.zeros(n, dtype=torch.bool, device=x0.device)
         self.success = torch.zeros_like(self.done)
         self.iterations = np.zeros(n, dtype=np.int64)
-        goal = targets if targets is not None else self.labels
-        self._record(oracle, scores, everyone, goal, loss, targets is not None, callback)
+        return scores
 
     def _record(
         self,

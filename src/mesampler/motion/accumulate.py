@@ -79,9 +79,14 @@ def block_field(mvs: np.ndarray | None, height: int, width: int, *, mode: TraceM
     return _block_field(mvs, rows, cols, mode == "coviar")
 
 
+def block_size(blocks: np.ndarray, height: int) -> int:
+    """Pixels per block of a :func:`block_field` result for frames ``height`` pixels high (16 or :data:`CELL`)."""
+    return 16 if blocks.shape[0] == -(-height // 16) else CELL
+
+
 def expand_blocks(blocks: np.ndarray, height: int, width: int) -> np.ndarray:
     """Per-block field from :func:`block_field` -> per-pixel ``(height, width, 2) float32``."""
-    b = 16 if blocks.shape[0] == -(-height // 16) else CELL
+    b = block_size(blocks, height)
     dense = blocks.repeat(b, axis=0).repeat(b, axis=1)
     return dense if dense.shape[:2] == (height, width) else np.ascontiguousarray(dense[:height, :width])
 

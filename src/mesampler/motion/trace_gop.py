@@ -16,6 +16,8 @@ import math
 import numba
 import numpy as np
 
+from mesampler.motion.accumulate import block_size, expand_blocks
+
 
 @numba.njit(cache=True, nogil=True, fastmath=False)
 def _step(src: np.ndarray, dst: np.ndarray, field: np.ndarray, block: int) -> None:  # pragma: no cover - compiled
@@ -53,15 +55,6 @@ def _step(src: np.ndarray, dst: np.ndarray, field: np.ndarray, block: int) -> No
                         out[x, 1] = w00 * a0[sx0, 1] + w01 * a0[sx1, 1] + w10 * a1[sx0, 1] + w11 * a1[sx1, 1] + vy
 
 
-@numba.njit(cache=True, nogil=True)
-def _expand(dst: np.ndarray, field: np.ndarray, block: int) -> None:  # pragma: no cover - compiled
-    h, w = dst.shape[0], dst.shape[1]
-    for y in range(h):
-        for x in range(w):
-            dst[y, x, 0] = field[y // block, x // block, 0]
-            dst[y, x, 1] = field[y // block, x // block, 1]
-
-
 def trace_gop(fields: list[np.ndarray], height: int, width: int) -> np.ndarray:
     """Backward block fields of a GOP's P-frames (first after the I-frame first) -> motion map ``(H, W, 2) float32``.
 
@@ -71,17 +64,12 @@ def trace_gop(fields: list[np.ndarray], height: int, width: int) -> np.ndarray:
     """
     if not fields:
         raise ValueError("trace_gop needs at least one P-frame field")
-    acc = np.empty((height, width, 2), np.float32)
+    # sampling the all-zero field of the I-frame gives zeros: the first P-frame's field is the map so far
+    acc = expand_blocks(np.asarray(fields[0], np.float32), height, width)  # a new array: written in place below
     spare = np.empty_like(acc)
-    started = False
-    for field in fields:
-        field = np.ascontiguousarray(field, dtype=np.float32)
-        block = 16 if field.shape[0] == -(-height // 16) else 8
-        if not started:
-            _expand(acc, field, block)  # sampling an all-zero field gives zeros: the first field is the map
-            started = True
-        elif field.any():  # an all-zero field leaves every pixel where it was
-            _step(acc, spare, field, block)
+    for field in fields[1:]:
+        if field.any():  # an all-zero field leaves every pixel where it was
+            _step(acc, spare, np.ascontiguousarray(field, dtype=np.float32), block_size(field, height))
             acc, spare = spare, acc
     np.negative(acc, out=acc)
     return acc

@@ -68,3 +68,14 @@ class Sampler:
     def _randn(self, i: int, *shape: int) -> torch.Tensor:
         g = self.generators[i]
         return torch.randn(*shape, generator=g, device=g.device)
+
+
+class MotionSampler(Sampler):
+    """Base of the priors built from motion maps; ``interval``: iterations between map draws (paper: t = 10)."""
+
+    needs_motion = True
+
+    def __init__(self, *, interval: int = 10) -> None:
+        if interval < 1:
+            raise ValueError(f"interval must be >= 1, got {interval}")
+        self.interval = interval

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 import torch
 
-from mesampler.samplers.base import Sampler, register_sampler
+from mesampler.samplers.base import MotionSampler, register_sampler
 
 
 def sparked_index(maps: torch.Tensor) -> torch.Tensor:
@@ -42,15 +42,8 @@ def sparked_prior(noise: torch.Tensor, index: torch.Tensor, out: torch.Tensor | 
 
 
 @register_sampler("me-sampler")
-class MESampler(Sampler):
+class MESampler(MotionSampler):
     """The sparked prior. ``interval``: iterations between map draws (paper: t = 10)."""
-
-    needs_motion = True
-
-    def __init__(self, *, interval: int = 10) -> None:
-        if interval < 1:
-            raise ValueError(f"interval must be >= 1, got {interval}")
-        self.interval = interval
 
     def init(
         self,

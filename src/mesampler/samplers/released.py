@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from mesampler.samplers.base import Sampler, register_sampler
+from mesampler.samplers.base import MotionSampler, register_sampler
 
 
 def released_grid(maps: torch.Tensor) -> torch.Tensor:
@@ -30,15 +30,8 @@ def released_grid(maps: torch.Tensor) -> torch.Tensor:
 
 
 @register_sampler("me-sampler-released")
-class ReleasedSampler(Sampler):
+class ReleasedSampler(MotionSampler):
     """One grid-sampled noise frame, copied to every frame. ``interval``: iterations per map (10)."""
-
-    needs_motion = True
-
-    def __init__(self, *, interval: int = 10) -> None:
-        if interval < 1:
-            raise ValueError(f"interval must be >= 1, got {interval}")
-        self.interval = interval
 
     def init(
         self,
