@@ -161,14 +161,29 @@ def test_i3d_weights_from_env_var(monkeypatch, tmp_path):
 @pytest.mark.slow
 @pytest.mark.shared
 def test_i3d_top1_on_labelled_clips(i3d_model):
+    """The seven clips labelled first, at 64 centre frames: at least six right. The later labelled clips
+    (their notes carry a "top-1 (centre 16 frames)" remark), at 16 centre frames, the window size the
+    benchmarks attack: measured 9 of 16 right, and at least half must stay right.
+
+    The top-1 classes quoted in those notes came from another preprocessing and are not reproduced
+    by the evaluation rule (``eval_clip``: short side 256, centre crop 224), so only the labels are used.
+    """
     rows = [r for r in csv.DictReader(open(_need(CLIPS / "MANIFEST.csv"))) if r["kinetics400_class"]]
-    assert len(rows) == 7
-    hits = []
-    for r in rows:
-        clip = I.eval_clip(CLIPS / r["file"])
-        pred = i3d_model.classes[int(i3d_model(clip[None]).argmax())]
-        hits.append(pred == r["kinetics400_class"])
-    assert sum(hits) >= 6, list(zip([r["file"] for r in rows], hits, strict=True))
+    later = [r for r in rows if "top-1 (centre 16 frames)" in r["notes"]]
+    first = [r for r in rows if r not in later]
+    assert len(first) == 7 and len(later) >= 16, (len(first), len(later))
+
+    def hits(subset: list[dict[str, str]], frames: int) -> dict[str, bool]:
+        out = {}
+        for r in subset:
+            clip = I.eval_clip(CLIPS / r["file"], frames=frames)
+            out[r["file"]] = i3d_model.classes[int(i3d_model(clip[None]).argmax())] == r["kinetics400_class"]
+        return out
+
+    first_hits = hits(first, I.EVAL_FRAMES)
+    assert sum(first_hits.values()) >= 6, first_hits
+    later_hits = hits(later, 16)
+    assert sum(later_hits.values()) >= len(later) / 2, later_hits
 
 
 @pytest.mark.shared
