@@ -24,7 +24,7 @@ import numpy as np
 
 import mesampler
 from mesampler import models, testbed
-from mesampler.estimators.vbad import ImageNetFeatures
+from mesampler.models.efficientnet import ImageNetFeatures
 from mesampler.models.efficientnet import create_efficientnet_lite0
 from mesampler.reports import environment
 

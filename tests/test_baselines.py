@@ -15,6 +15,7 @@ from mesampler.estimators import NESEstimator, ReleasedEstimator, VBADEstimator
 from mesampler.estimators.bandits import eg_step
 from mesampler.estimators.vbad import tentative_perturbation
 from mesampler.samplers import ReleasedSampler, SValue, USample
+from mesampler.samplers.base import VideoBatch
 from mesampler.samplers.released import released_grid
 from mesampler.samplers.s_value import sequential_map
 from toymodels import CountingLinear, random_maps
@@ -92,7 +93,7 @@ def test_nes_estimates_a_linear_gradient() -> None:
     w = torch.randn(1, 2, 4, 4, 3)
     est = NESEstimator(samples=400, sigma=1e-2, momentum=0.0)
     x = torch.full((1, 2, 4, 4, 3), 0.5)
-    est.init(x, gens(1), [None])
+    est.init(VideoBatch(x, gens(1), [None]))
     g = est.estimate(x, torch.tensor([0]), 0, lambda v, _: (v * w).flatten(1).sum(1))
     assert torch.nn.functional.cosine_similarity(g.flatten(), w.flatten(), dim=0) > 0.8
 
@@ -113,7 +114,7 @@ def test_vbad_tentative_perturbation_and_partitions() -> None:
     p = tentative_perturbation(TinySurrogate(), x, gens(2))
     assert p.shape == x.shape and set(p.unique().tolist()) <= {-1.0, 0.0, 1.0}
     est = VBADEstimator(surrogate=TinySurrogate(), samples=2, split=2)
-    est.init(x, gens(2), [None, None])
+    est.init(VideoBatch(x, gens(2), [None, None]))
     c = torch.arange(2 * 3 * 4, dtype=torch.float32).reshape(2, 3, 2, 2)
     e = est._expand(c)[..., 0]
     assert e.shape == (2, 3, 8, 8) and e[0, 1, 0, 7] == c[0, 1, 0, 1] and e[1, 2, 7, 0] == c[1, 2, 1, 0]
@@ -144,7 +145,7 @@ def test_released_prior_is_the_same_in_every_frame_and_maps_go_in_gop_order() ->
     maps = torch.stack([torch.full((6, 6, 2), float(k)) for k in range(3)])
     maps[:, :3] += 7
     s = ReleasedSampler(interval=2)
-    s.init((1, 4, 6, 6, 3), gens(1), [maps])
+    s.init(VideoBatch(torch.zeros(1, 4, 6, 6, 3), gens(1), [maps]))
     r = s.draw(torch.tensor([0]), 0)
     assert r.shape == (1, 4, 6, 6, 3) and all(torch.equal(r[0, 0], r[0, f]) for f in range(4))
     order = [(it // 2) % 3 for it in range(8)]
@@ -211,7 +212,7 @@ def test_fools_the_testbed_model(method: str, testbed_clips: tuple) -> None:
 def test_default_surrogate_is_pretrained_efficientnet_lite0(monkeypatch: pytest.MonkeyPatch) -> None:
     from pathlib import Path
 
-    from mesampler.estimators.vbad import default_surrogate
+    from mesampler.models.efficientnet import vbad_surrogate as default_surrogate
 
     shared = Path(__file__).resolve().parents[1].parent / "shared" / "models"
     wheels = sorted(shared.glob("efficientnet_lite0*.whl")) if shared.is_dir() else []

@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mesampler.samplers import MESampler, MultiNoise, OneNoise, sparked_index, sparked_prior
+from mesampler.samplers.base import VideoBatch
 
 
 def gens(n: int, seed: int = 0) -> list[torch.Generator]:
@@ -45,14 +46,14 @@ def test_prior_constant_on_equal_motion(h: int, w: int, seed: int) -> None:
 
 def test_maps_must_match_the_video_size() -> None:
     with pytest.raises(ValueError, match=r"motion maps of video 0 are \(4, 8\), the video is \(8, 4\)"):
-        MESampler().init((1, 2, 8, 4, 3), gens(1), [torch.zeros(2, 4, 8, 2)])
+        MESampler().init(VideoBatch(torch.zeros(1, 2, 8, 4, 3), gens(1), [torch.zeros(2, 4, 8, 2)]))
 
 
 def test_maps_drawn_without_replacement_and_refreshed_every_interval() -> None:
     t, n = 4, 6
     maps = torch.arange(n, dtype=torch.float32).reshape(n, 1, 1, 1).expand(n, 1, 8, 2).contiguous()
     s = MESampler(interval=3)
-    s.init((1, t, 1, 8, 3), gens(1), [maps])
+    s.init(VideoBatch(torch.zeros(1, t, 1, 8, 3), gens(1), [maps]))
     chosen = []
     for it in range(7):
         s.draw(torch.tensor([0]), it)
@@ -64,7 +65,7 @@ def test_maps_drawn_without_replacement_and_refreshed_every_interval() -> None:
 
 def test_fewer_maps_than_frames_uses_each_map_equally() -> None:
     s = MESampler()
-    s.init((1, 7, 2, 2, 3), gens(1), [torch.zeros(3, 2, 2, 2)])
+    s.init(VideoBatch(torch.zeros(1, 7, 2, 2, 3), gens(1), [torch.zeros(3, 2, 2, 2)]))
     s.draw(torch.tensor([0]), 0)
     counts = np.bincount(s._chosen[0].numpy(), minlength=3)
     assert counts.max() - counts.min() <= 1
@@ -73,12 +74,12 @@ def test_fewer_maps_than_frames_uses_each_map_equally() -> None:
 def test_noise_priors_structure_and_determinism() -> None:
     shape = (2, 3, 4, 4, 3)
     one, multi = OneNoise(), MultiNoise()
-    one.init(shape, gens(2), [None, None])
-    multi.init(shape, gens(2), [None, None])
+    one.init(VideoBatch(torch.zeros(shape), gens(2), [None, None]))
+    multi.init(VideoBatch(torch.zeros(shape), gens(2), [None, None]))
     a = one.draw(torch.tensor([0, 1]), 0)
     assert a.shape == shape and torch.equal(a[:, 0], a[:, 2])
     b = multi.draw(torch.tensor([1]), 0)
     assert not torch.equal(b[0, 0], b[0, 1])
     again = MultiNoise()
-    again.init(shape, gens(2), [None, None])
+    again.init(VideoBatch(torch.zeros(shape), gens(2), [None, None]))
     assert torch.equal(again.draw(torch.tensor([1]), 0), b)

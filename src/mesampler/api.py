@@ -10,6 +10,7 @@ import hashlib
 import os
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
@@ -19,9 +20,10 @@ from mesampler.attacks.base import Callback
 from mesampler.attacks.checkpoint import Checkpoint, fingerprint
 from mesampler.attacks.losses import get_loss
 from mesampler.attacks.oracle import QueryOracle, model_device
-from mesampler.attacks.registry import attack_params, create_attack, default_loss, needs_motion
+from mesampler.attacks.registry import ATTACKS, MethodSpec, as_dict, method_params, method_spec
 from mesampler.attacks.result import AttackResult
 from mesampler.motion import maps_for_clip, motion_maps
+from mesampler.samplers.base import VideoBatch
 
 
 class Setting(NamedTuple):
@@ -34,7 +36,7 @@ UNTARGETED = Setting(eps=0.03, max_queries=60_000)
 TARGETED = Setting(eps=0.05, max_queries=200_000)
 """The paper's targeted setting (sec. 4.1): kappa = 0.05, Q = 200,000."""
 
-Motion = None | str | os.PathLike | np.ndarray | torch.Tensor
+Motion = None | str | os.PathLike[str] | np.ndarray | torch.Tensor
 
 
 def attack(
@@ -101,7 +103,7 @@ def attack_batch(
     batch_size: int | None = None,
     scores: Literal["auto", "logits", "probs"] = "auto",
     callback: Callback | None = None,
-    checkpoint: str | os.PathLike | Checkpoint | None = None,
+    checkpoint: str | os.PathLike[str] | Checkpoint | None = None,
     **params: Any,
 ) -> list[AttackResult]:
     """Attack many videos together: each iteration sends the probes of every running video in one
@@ -124,22 +126,89 @@ def attack_batch(
     """
     if isinstance(videos, (np.ndarray, torch.Tensor)) and np.ndim(videos) == 4:
         raise TypeError("attack_batch takes a list of (T, H, W, 3) videos; use attack() for one video")
-    n = len(videos)
-    if n == 0:
+    if len(videos) == 0:
         return []
-    loss = loss if loss is not None else default_loss(method)
-    loss_fn = get_loss(loss)
-    create_attack(method, **params)  # validates the hyper-parameters before any query
-    labels = _per_video(labels, n, "labels")
+    plan = _validate(videos, labels, targets, method, motions, eps, max_queries, loss, seed, seeds, params)
+    attack = ATTACKS.get(method)(plan.record)  # built once, before any query: bad values fail here
+    dev = torch.device(device) if device is not None else model_device(model)
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for i, x in enumerate(plan.videos):
+        groups.setdefault(tuple(x.shape), []).append(i)
+    ckpt = _checkpoint(checkpoint, plan, len(groups))
+    results: dict[int, AttackResult] = {}
+    for idx in groups.values():
+        x0 = torch.stack([plan.videos[i] for i in idx]).to(dev)
+        maps = [_motion(plan.motions[i], plan.videos[i], i) if plan.spec.needs_motion else None for i in idx]
+        batch = VideoBatch(
+            x0,
+            [torch.Generator(device=dev).manual_seed(int(plan.seeds[i])) for i in idx],
+            [None if m is None else m.to(dev) for m in maps],
+        )
+        oracle = QueryOracle(model, len(idx), plan.max_queries, device=dev, batch_size=batch_size, scores=scores)
+        lab_t = torch.tensor([-1 if plan.labels[i] is None else plan.labels[i] for i in idx], device=dev)
+        tgt_t = torch.tensor([plan.targets[i] for i in idx], device=dev) if plan.targeted else None
+        start = time.perf_counter()
+        out = attack.run(
+            oracle, batch, lab_t, tgt_t, eps=plan.eps, loss=get_loss(plan.loss), callback=callback, checkpoint=ckpt
+        )
+        elapsed = time.perf_counter() - start
+        for i, r in zip(idx, out, strict=True):
+            r.method, r.loss, r.eps, r.max_queries, r.seed = (
+                method,
+                plan.loss,
+                plan.eps,
+                plan.max_queries,
+                plan.seeds[i],
+            )
+            r.params, r.wall_time_s = plan.params, elapsed
+            results[i] = r
+    if ckpt is not None:
+        ckpt.clear()
+    return [results[i] for i in range(len(videos))]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A validated request: everything :func:`attack_batch` needs, checked before any query."""
+
+    spec: MethodSpec
+    record: Any  # the method's defaults record with the caller's hyper-parameters
+    params: dict[str, Any]  # the record as results store it (JSON-ready)
+    loss: str
+    eps: float
+    max_queries: int
+    targeted: bool
+    videos: list[torch.Tensor]
+    labels: list[int | None]
+    targets: list[int | None]
+    motions: list[Motion]
+    seeds: list[int]
+
+
+def _validate(
+    videos: Sequence[np.ndarray | torch.Tensor],
+    labels: Sequence[int | None] | None,
+    targets: Sequence[int] | None,
+    method: str,
+    motions: Sequence[Motion] | None,
+    eps: float | None,
+    max_queries: int | None,
+    loss: str | None,
+    seed: int,
+    seeds: Sequence[int] | None,
+    params: dict[str, Any],
+) -> Plan:
+    n = len(videos)
+    spec = method_spec(method)
+    record = method_params(method, **params)
+    loss = loss if loss is not None else spec.default_loss
+    get_loss(loss)
+    labels_l = _per_video(labels, n, "labels")
     targets_l = _per_video(targets, n, "targets")
-    motions_l = _per_video(motions, n, "motions")
-    if seeds is None:
-        seeds_l = [seed + i for i in range(n)]
-    else:
-        seeds_l = _per_video(seeds, n, "seeds")
-        for i, s_ in enumerate(seeds_l):
-            if isinstance(s_, bool) or not isinstance(s_, (int, np.integer)) or s_ < 0:
-                raise ValueError(f"seeds[{i}] must be a non-negative int, got {s_!r}")
+    seeds_l = [seed + i for i in range(n)] if seeds is None else _per_video(seeds, n, "seeds")
+    for i, s_ in enumerate(seeds_l):
+        if isinstance(s_, bool) or not isinstance(s_, (int, np.integer)) or s_ < 0:
+            raise ValueError(f"seeds[{i}] must be a non-negative int, got {s_!r}")
     targeted = targets is not None
     default = TARGETED if targeted else UNTARGETED
     eps = default.eps if eps is None else float(eps)
@@ -148,9 +217,8 @@ def attack_batch(
         raise ValueError(f"eps must be in (0, 1] (pixels in [0, 1]), got {eps}")
     if max_queries < 1:
         raise ValueError(f"max_queries must be >= 1, got {max_queries}")
-    dev = torch.device(device) if device is not None else model_device(model)
     xs = [_as_video(v, i) for i, v in enumerate(videos)]
-    for i, (lab, tgt) in enumerate(zip(labels, targets_l, strict=False)):
+    for i, (lab, tgt) in enumerate(zip(labels_l, targets_l, strict=True)):
         _check_class(lab, f"labels[{i}]")
         if targeted:
             _check_class(tgt, f"targets[{i}]")
@@ -158,48 +226,26 @@ def attack_batch(
                 raise ValueError(f"targets[{i}] is None: a targeted attack needs a target for every video")
             if lab is not None and lab == tgt:
                 raise ValueError(f"targets[{i}] equals labels[{i}] ({tgt}): nothing to attack")
+    plain = {k: _plain(v) for k, v in as_dict(record).items()}
+    return Plan(
+        spec, record, plain, loss, eps, max_queries, targeted, xs, labels_l, targets_l,
+        _per_video(motions, n, "motions"), [int(s_) for s_ in seeds_l],
+    )  # fmt: skip
 
-    results: list[AttackResult | None] = [None] * n
-    groups: dict[tuple[int, ...], list[int]] = {}
-    for i, x in enumerate(xs):
-        groups.setdefault(tuple(x.shape), []).append(i)
-    full_params = {k: _plain(v) for k, v in {**attack_params(method), **params}.items()}
-    if checkpoint is not None:
-        if len(groups) > 1:
-            raise ValueError("checkpoint= needs videos of one shape (they are attacked as one batch)")
-        checkpoint = checkpoint if isinstance(checkpoint, Checkpoint) else Checkpoint(checkpoint)
-        checkpoint.key = fingerprint(
-            torch.stack(xs), method=method, loss=loss, eps=eps, max_queries=max_queries, seeds=seeds_l,
-            labels=labels, targets=targets_l, params=full_params, motions=[_digest(m) for m in motions_l],
-        )  # fmt: skip
-    for idx in groups.values():
-        x0 = torch.stack([xs[i] for i in idx]).to(dev)
-        maps = [_motion(motions_l[i], xs[i], i, method) for i in idx]
-        gens = [torch.Generator(device=dev).manual_seed(int(seeds_l[i])) for i in idx]
-        oracle = QueryOracle(model, len(idx), max_queries, device=dev, batch_size=batch_size, scores=scores)
-        lab_t = torch.tensor([-1 if labels[i] is None else labels[i] for i in idx], device=dev)
-        tgt_t = torch.tensor([targets_l[i] for i in idx], device=dev) if targeted else None
-        start = time.perf_counter()
-        out = create_attack(method, **params).run(
-            oracle,
-            x0,
-            lab_t,
-            tgt_t,
-            eps=eps,
-            loss=loss_fn,
-            generators=gens,
-            motions=[None if m is None else m.to(dev) for m in maps],
-            callback=callback,
-            checkpoint=checkpoint,
-        )
-        elapsed = time.perf_counter() - start
-        for i, r in zip(idx, out, strict=False):
-            r.method, r.loss, r.eps, r.max_queries, r.seed = method, loss, eps, max_queries, int(seeds_l[i])
-            r.params, r.wall_time_s = full_params, elapsed
-            results[i] = r
-    if checkpoint is not None:
-        checkpoint.clear()
-    return [r for r in results if r is not None]
+
+def _checkpoint(checkpoint: str | os.PathLike[str] | Checkpoint | None, plan: Plan, groups: int) -> Checkpoint | None:
+    """The run's checkpoint, keyed by everything that decides the attack."""
+    if checkpoint is None:
+        return None
+    if groups > 1:
+        raise ValueError("checkpoint= needs videos of one shape (they are attacked as one batch)")
+    ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else Checkpoint(checkpoint)
+    ckpt.key = fingerprint(
+        torch.stack(plan.videos), method=plan.spec.name, loss=plan.loss, eps=plan.eps, max_queries=plan.max_queries,
+        seeds=plan.seeds, labels=plan.labels, targets=plan.targets, params=plan.params,
+        motions=[_digest(m) for m in plan.motions],
+    )  # fmt: skip
+    return ckpt
 
 
 def _digest(motion: Motion) -> str | None:
@@ -261,10 +307,8 @@ def _as_video(video: Any, i: int) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(video, dtype=np.float32))
 
 
-def _motion(motion: Motion, video: torch.Tensor, i: int, method: str) -> torch.Tensor | None:
-    """Motion maps ``(N, H, W, 2)`` float32 for video ``i``, or ``None`` if the method needs none."""
-    if not needs_motion(method):
-        return None
+def _motion(motion: Motion, video: torch.Tensor, i: int) -> torch.Tensor:
+    """Motion maps ``(N, H, W, 2)`` float32 for video ``i``."""
     t, h, w, _ = video.shape
     if motion is None:
         frames = (video.numpy() * 255).round().astype(np.uint8)

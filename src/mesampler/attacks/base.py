@@ -8,7 +8,8 @@ results. A method only implements :meth:`ScoreAttack._step`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 from typing import Any, final
 
 import numpy as np
@@ -19,19 +20,50 @@ from mesampler.attacks.losses import LossFn
 from mesampler.attacks.oracle import QueryOracle
 from mesampler.attacks.result import AttackResult
 from mesampler.estimators.base import LossQuery, put_rows, rows
+from mesampler.samplers.base import VideoBatch
 
 Callback = Callable[[dict[str, Any]], None]
 
 
+@dataclass
+class LoopState:
+    """What the loop tracks per video ``(B,)``: labels attacked, last top-1, finished, succeeded, iterations
+    run, and the ``(queries, loss)`` history; ``x`` the current videos and ``it`` the loop counter."""
+
+    x: torch.Tensor
+    labels: torch.Tensor
+    adv_label: torch.Tensor
+    done: torch.Tensor
+    success: torch.Tensor
+    iterations: torch.Tensor
+    history: list[list[tuple[int, float]]]
+    it: int = 0
+
+    def state_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_state_dict(cls, state: dict[str, Any], device: torch.device) -> LoopState:
+        d = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in state.items()}
+        d["iterations"] = d["iterations"].cpu()
+        d["history"] = [[(int(q), float(v)) for q, v in h] for h in d["history"]]
+        return cls(**d)
+
+
 class ScoreAttack:
-    """Base of all attacks. Subclasses set ``queries_per_iteration`` and implement ``_step``."""
+    """Base of all attacks. Subclasses set ``queries_per_iteration`` and implement ``_step``; those with run
+    state also override :meth:`state_dict` / :meth:`load_state_dict` (tensors and plain values only)."""
 
     queries_per_iteration = 3
 
-    def init(
-        self, x0: torch.Tensor, generators: Sequence[torch.Generator], motions: Sequence[torch.Tensor | None]
-    ) -> None:
-        """Allocate per-video state for clean videos ``x0`` ``(B, T, H, W, 3)``."""
+    def init(self, batch: VideoBatch) -> None:
+        """Allocate per-video state for ``batch``."""
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict` after :meth:`init` of the same batch."""
 
     def _step(self, x: torch.Tensor, idx: torch.Tensor, iteration: int, loss: LossQuery) -> torch.Tensor:
         """One iteration for videos ``idx``: return the new (unprojected) videos ``(b, T, H, W, 3)``."""
@@ -41,81 +73,88 @@ class ScoreAttack:
     def run(
         self,
         oracle: QueryOracle,
-        x0: torch.Tensor,
+        batch: VideoBatch,
         labels: torch.Tensor,
         targets: torch.Tensor | None,
         *,
         eps: float,
         loss: LossFn,
-        generators: Sequence[torch.Generator],
-        motions: Sequence[torch.Tensor | None],
         callback: Callback | None = None,
         checkpoint: Checkpoint | None = None,
     ) -> list[AttackResult]:
-        """Attack ``x0`` ``(B, T, H, W, 3)`` float32 in [0, 1]; ``labels`` ``(B,)`` (-1: the model's clean top-1).
-
-        ``checkpoint``: save the state there periodically, and resume from it if it already holds this attack.
-        """
-        n, targeted = len(x0), targets is not None
+        """Attack ``batch.x0`` ``(B, T, H, W, 3)`` float32 in [0, 1]; ``labels`` ``(B,)`` (-1: the model's clean
+        top-1). ``checkpoint``: save the state there periodically, and resume from it if it holds this attack."""
+        x0, targeted = batch.x0, targets is not None
         lo, hi = (x0 - eps).clamp(0, 1), (x0 + eps).clamp(0, 1)
         saved = checkpoint.load() if checkpoint is not None else None
-        if saved is None:
-            x, it = x0.clone(), 0
-            clean = self._start(oracle, x0, labels, targets, generators, motions)
-        else:  # resume: the method's state, the videos and the counters as they were saved
-            x, it = saved["x"], saved["it"]
-            self.__dict__.update(saved["attack"])
-            oracle.load_state(saved["oracle"])
-        goal = targets if targeted else self.labels
-        if saved is None:
-            self._record(oracle, clean, torch.arange(n, device=x0.device), goal, loss, targeted, callback)
+        s = (
+            self._start(oracle, batch, labels, targets, loss, callback)
+            if saved is None
+            else self._resume(saved, oracle, batch)
+        )
+        goal = targets if targeted else s.labels
 
         def loss_query(videos: torch.Tensor, owners: torch.Tensor) -> torch.Tensor:
             return loss(oracle(videos, owners, "loss"), goal[owners], targeted)
 
         while True:
             if checkpoint is not None and checkpoint.due():
-                checkpoint.save({"x": x, "it": it, "attack": dict(self.__dict__), "oracle": oracle.state()})
-            active = (~self.done).nonzero()[:, 0]
+                checkpoint.save(self._snapshot(s, oracle, batch))
+            active = (~s.done).nonzero()[:, 0]
             spent = oracle.remaining(active) < self.queries_per_iteration
-            self.done[active[torch.as_tensor(spent, device=active.device)]] = True
-            active = (~self.done).nonzero()[:, 0]
+            s.done[active[torch.as_tensor(spent, device=active.device)]] = True
+            active = (~s.done).nonzero()[:, 0]
             if len(active) == 0:
                 break
-            x = put_rows(
-                x,
-                active,
-                torch.clamp(self._step(rows(x, active), active, it, loss_query), rows(lo, active), rows(hi, active)),
-            )
-            self.iterations[active.cpu().numpy()] += 1
-            self._record(oracle, oracle(rows(x, active), active, "check"), active, goal, loss, targeted, callback)
-            it += 1
-        return [self._result(i, oracle, x, x0, targets) for i in range(n)]
+            step = self._step(rows(s.x, active), active, s.it, loss_query)
+            s.x = put_rows(s.x, active, torch.clamp(step, rows(lo, active), rows(hi, active)))
+            s.iterations[active.cpu()] += 1
+            self._record(s, oracle, oracle(rows(s.x, active), active, "check"), active, goal, loss, targeted, callback)
+            s.it += 1
+        return [self._result(i, s, oracle, x0, targets) for i in range(len(x0))]
 
     def _start(
         self,
         oracle: QueryOracle,
-        x0: torch.Tensor,
+        batch: VideoBatch,
         labels: torch.Tensor,
         targets: torch.Tensor | None,
-        generators: Sequence[torch.Generator],
-        motions: Sequence[torch.Tensor | None],
-    ) -> torch.Tensor:
-        """The clean-label query (a counted check, its scores returned) and the per-video state of a fresh run."""
-        n = len(x0)
-        scores = oracle(x0, torch.arange(n, device=x0.device), "check")
-        self.labels = torch.where(labels < 0, scores.argmax(1), labels)
-        _check_classes(self.labels, targets, oracle.num_classes)
-        self.init(x0, generators, motions)
-        self.history: list[list[tuple[int, float]]] = [[] for _ in range(n)]
-        self.adv_label = torch.empty_like(self.labels)
-        self.done = torch.zeros(n, dtype=torch.bool, device=x0.device)
-        self.success = torch.zeros_like(self.done)
-        self.iterations = np.zeros(n, dtype=np.int64)
-        return scores
+        loss: LossFn,
+        callback: Callback | None,
+    ) -> LoopState:
+        """The clean-label query (a counted check, recorded) and the state of a fresh run."""
+        x0, n = batch.x0, len(batch.x0)
+        everyone = torch.arange(n, device=x0.device)
+        scores = oracle(x0, everyone, "check")
+        labels = torch.where(labels < 0, scores.argmax(1), labels)
+        _check_classes(labels, targets, oracle.num_classes)
+        self.init(batch)
+        done = torch.zeros(n, dtype=torch.bool, device=x0.device)
+        s = LoopState(
+            x0.clone(), labels, torch.empty_like(labels), done, torch.zeros_like(done),
+            torch.zeros(n, dtype=torch.long), [[] for _ in range(n)],
+        )  # fmt: skip
+        goal = targets if targets is not None else labels
+        self._record(s, oracle, scores, everyone, goal, loss, targets is not None, callback)
+        return s
+
+    def _snapshot(self, s: LoopState, oracle: QueryOracle, batch: VideoBatch) -> dict[str, Any]:
+        """Everything a resumed run needs, as tensors and plain values."""
+        gens = [g.get_state() for g in batch.generators]
+        return {"loop": s.state_dict(), "method": self.state_dict(), "generators": gens, "oracle": oracle.state()}
+
+    def _resume(self, saved: dict[str, Any], oracle: QueryOracle, batch: VideoBatch) -> LoopState:
+        """The method's state, the videos, the generators and the counters as they were saved."""
+        self.init(batch)
+        self.load_state_dict(saved["method"])
+        for g, state in zip(batch.generators, saved["generators"], strict=True):
+            g.set_state(state)
+        oracle.load_state(saved["oracle"])
+        return LoopState.from_state_dict(saved["loop"], batch.x0.device)
 
     def _record(
         self,
+        s: LoopState,
         oracle: QueryOracle,
         scores: torch.Tensor,
         idx: torch.Tensor,
@@ -126,13 +165,13 @@ class ScoreAttack:
     ) -> None:
         pred = scores.argmax(1)
         reached = pred == goal[idx] if targeted else pred != goal[idx]
-        self.adv_label[idx] = pred
-        self.success[idx] = reached
-        self.done[idx] |= reached
+        s.adv_label[idx] = pred
+        s.success[idx] = reached
+        s.done[idx] |= reached
         values = loss(scores, goal[idx], targeted).tolist()
         queries = oracle.queries
         for i, v in zip(idx.tolist(), values, strict=False):
-            self.history[i].append((int(queries[i]), float(v)))
+            s.history[i].append((int(queries[i]), float(v)))
         if callback is not None:
             p = scores.softmax(1).amax(1)
             callback(
@@ -147,21 +186,22 @@ class ScoreAttack:
             )
 
     def _result(
-        self, i: int, oracle: QueryOracle, x: torch.Tensor, x0: torch.Tensor, targets: torch.Tensor | None
+        self, i: int, s: LoopState, oracle: QueryOracle, x0: torch.Tensor, targets: torch.Tensor | None
     ) -> AttackResult:
+        x = s.x
         adv = x[i].detach().cpu().numpy().astype(np.float32, copy=False)
         return AttackResult(
-            success=bool(self.success[i]),
+            success=bool(s.success[i]),
             queries=int(oracle.queries[i]),
             loss_queries=int(oracle.loss_queries[i]),
             check_queries=int(oracle.check_queries[i]),
-            label=int(self.labels[i]),
+            label=int(s.labels[i]),
             target=None if targets is None else int(targets[i]),
-            adv_label=int(self.adv_label[i]),
+            adv_label=int(s.adv_label[i]),
             adversarial=adv,
             linf=float((x[i] - x0[i]).abs().max()),
-            history=self.history[i],
-            iterations=int(self.iterations[i]),
+            history=s.history[i],
+            iterations=int(s.iterations[i]),
         )
 
 

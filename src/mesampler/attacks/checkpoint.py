@@ -7,10 +7,11 @@ run makes exactly the queries the uninterrupted one would have made after that p
 include the queries spent before the interruption. Queries sent between the last save and the crash are sent
 again on resume and counted once: the result describes the attack, not the wasted calls.
 
-The file is a ``torch.save`` pickle written by this library for this attack; it is only read when its fingerprint
-(method, loss, budget, epsilon, seeds, labels, targets, hyper-parameters and a digest of the clean videos) matches
-the attack being run, so a checkpoint of another attack is refused with a clear error instead of being resumed.
-Load only checkpoints you wrote: like any pickle, a crafted file can run code.
+The file holds tensors and plain values only (each method's explicit ``state_dict``) and is read with
+``torch.load(weights_only=True)``, which refuses any other object: a crafted file cannot run code. It is only
+used when its fingerprint (method, loss, budget, epsilon, seeds, labels, targets, hyper-parameters and a digest
+of the clean videos) matches the attack being run, so a checkpoint of another attack is refused with a clear
+error instead of being resumed.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 
 import torch
 
-FORMAT = 1
+FORMAT = 2
 log = logging.getLogger(__name__)
 
 
@@ -39,7 +40,7 @@ def fingerprint(x0: torch.Tensor, **facts: Any) -> str:
 class Checkpoint:
     """A checkpoint file for one attack run. ``every_s``: seconds between saves (0: after every iteration)."""
 
-    def __init__(self, path: str | os.PathLike, *, every_s: float = 60.0) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, every_s: float = 60.0) -> None:
         self.path = Path(path)
         self.every_s = float(every_s)
         self.key = ""  # the attack's fingerprint, set by the caller before the run
@@ -51,7 +52,7 @@ class Checkpoint:
         if not self.path.is_file():
             return None
         try:
-            state = torch.load(self.path, weights_only=False)
+            state = torch.load(self.path, weights_only=True, map_location="cpu")
         except Exception as e:  # noqa: BLE001 - any unreadable file gets the same clear message
             raise ValueError(f"{self.path}: not a readable mesampler checkpoint ({type(e).__name__}: {e})") from e
         if not isinstance(state, dict) or state.get("format") != FORMAT:
@@ -69,8 +70,7 @@ class Checkpoint:
     def save(self, state: dict[str, Any]) -> None:
         """Write ``state`` atomically (a crash mid-write leaves the previous checkpoint intact).
 
-        A state that cannot be pickled (e.g. a method holding a user's lambda) turns checkpointing off with a
-        warning; the attack itself goes on.
+        A state that cannot be saved turns checkpointing off with a warning; the attack itself goes on.
         """
         if self.disabled:
             return

@@ -10,6 +10,8 @@ from collections.abc import Callable
 
 import torch
 
+from mesampler.registry import Registry
+
 LossFn = Callable[[torch.Tensor, torch.Tensor, bool], torch.Tensor]
 
 
@@ -38,14 +40,12 @@ def probability(scores: torch.Tensor, y: torch.Tensor, targeted: bool) -> torch.
     return (1 - _best_other(p, y)).clamp_min(0)
 
 
-LOSSES: dict[str, LossFn] = {
-    "logits": logits_margin,
-    "cross-entropy": cross_entropy,
-    "probability": probability,
-}
+LOSSES: Registry[torch.Tensor] = Registry("loss")
+LOSSES.add("logits", logits_margin, paper="Carlini & Wagner margin; ME-Sampler paper Table 5 (its best)")
+LOSSES.add("cross-entropy", cross_entropy, paper="ME-Sampler paper Table 5")
+LOSSES.add("probability", probability, paper="ME-Sampler paper sec. 3.5, Table 5")
 
 
 def get_loss(name: str) -> LossFn:
-    if name not in LOSSES:
-        raise ValueError(f"unknown loss {name!r}; choose one of {sorted(LOSSES)}")
-    return LOSSES[name]
+    """The loss called ``name`` (one of ``LOSSES.names()``)."""
+    return LOSSES.get(name)

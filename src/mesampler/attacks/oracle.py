@@ -74,19 +74,19 @@ class QueryOracle:
         """Total queries per video, ``(n_videos,)`` int64."""
         return self.loss_queries + self.check_queries
 
-    def state(self) -> dict:
-        """Counters and detected score kind, for checkpoints."""
+    def state(self) -> dict[str, Any]:
+        """Counters (tensors) and detected score kind, for checkpoints."""
         return {
-            "loss_queries": self.loss_queries.copy(),
-            "check_queries": self.check_queries.copy(),
+            "loss_queries": torch.from_numpy(self.loss_queries.copy()),
+            "check_queries": torch.from_numpy(self.check_queries.copy()),
             "num_classes": self.num_classes,
             "scores_kind": self.scores_kind,
         }
 
-    def load_state(self, state: dict) -> None:
+    def load_state(self, state: dict[str, Any]) -> None:
         """Restore :meth:`state` (a resumed attack keeps counting from where it stopped)."""
-        self.loss_queries[:] = state["loss_queries"]
-        self.check_queries[:] = state["check_queries"]
+        self.loss_queries[:] = np.asarray(state["loss_queries"])
+        self.check_queries[:] = np.asarray(state["check_queries"])
         self.num_classes, self.scores_kind = state["num_classes"], state["scores_kind"]
 
     def remaining(self, owners: torch.Tensor | np.ndarray) -> np.ndarray:

@@ -1,68 +1,100 @@
-"""Attack registry: ``@register_attack(name)`` on factories ``f(**params) -> ScoreAttack``.
+"""Attack methods: ``@register_attack(name, defaults=Record, paper=...)`` on ``f(record) -> ScoreAttack``.
 
-A factory's keyword arguments *are* the method's hyper-parameters, with the defaults of the
-paper it comes from: ``attack_params(name)`` lists them, and unknown ones raise ``TypeError``.
-Optional factory attributes: ``needs_motion = True`` (the API then supplies motion maps) and
-``default_loss = "probability"`` (used when the caller names no loss).
+Every method's hyper-parameters are the fields of one frozen dataclass of defaults, written once in the
+method's file under :mod:`mesampler.attacks.methods` with the paper it comes from. The API, the CLI,
+campaigns and reports read them from here (:func:`attack_params`); unknown ones raise ``TypeError``.
 """
 
 from __future__ import annotations
 
-import importlib
-import inspect
+import dataclasses
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
 
 from mesampler.attacks.base import ScoreAttack
+from mesampler.attacks.methods import METHOD_MODULES
+from mesampler.registry import Registry, check_keywords
 
-_BUILTIN_MODULES = ("mesampler.attacks.prior_pgd", "mesampler.attacks.baselines")
-_ATTACKS: dict[str, Callable[..., ScoreAttack]] = {}
+Norm = Literal["linf", "l2"]
+D = TypeVar("D")
+
+ATTACKS: Registry[ScoreAttack] = Registry("method", tuple(f"mesampler.attacks.methods.{m}" for m in METHOD_MODULES))
 
 
-def register_attack(name: str) -> Callable[[Callable[..., ScoreAttack]], Callable[..., ScoreAttack]]:
-    def deco(factory: Callable[..., ScoreAttack]) -> Callable[..., ScoreAttack]:
-        _ATTACKS[name] = factory
+@dataclass(frozen=True)
+class MethodSpec:
+    """What is known about a registered method before it runs."""
+
+    name: str
+    defaults: type[Any]  # the frozen dataclass of hyper-parameters
+    paper: str
+    needs_motion: bool = False
+    default_loss: str = "logits"
+    norm: Norm = "linf"
+    summary: str = ""
+
+
+def register_attack(
+    name: str,
+    *,
+    defaults: type[D],
+    paper: str,
+    needs_motion: bool = False,
+    default_loss: str = "logits",
+    norm: Norm = "linf",
+) -> Callable[[Callable[[D], ScoreAttack]], Callable[[D], ScoreAttack]]:
+    """Register ``factory(params: defaults) -> ScoreAttack`` as method ``name``."""
+    if not (dataclasses.is_dataclass(defaults) and isinstance(defaults, type)):
+        raise TypeError(f"method {name!r}: defaults must be a dataclass type, got {defaults!r}")
+
+    def deco(factory: Callable[[D], ScoreAttack]) -> Callable[[D], ScoreAttack]:
+        summary = (factory.__doc__ or "").strip().splitlines()[0] if factory.__doc__ else ""
+        spec = MethodSpec(name, defaults, paper, needs_motion, default_loss, norm, summary)
+        ATTACKS.add(name, factory, spec=spec)
         return factory
 
     return deco
 
 
-def _load() -> None:
-    for mod in _BUILTIN_MODULES:
-        importlib.import_module(mod)
+def method_spec(name: str) -> MethodSpec:
+    """The registration record of method ``name`` (close matches suggested for unknown names)."""
+    spec: MethodSpec = ATTACKS.meta(name, "spec")
+    return spec
 
 
 def list_attacks() -> list[str]:
-    _load()
-    return sorted(_ATTACKS)
+    return ATTACKS.names()
+
+
+def method_params(name: str, **params: Any) -> Any:
+    """The defaults record of ``name`` with ``params`` replaced; unknown names raise ``TypeError``."""
+    spec = method_spec(name)
+    fields = [f.name for f in dataclasses.fields(spec.defaults)]
+    check_keywords(f"method {name!r}", params, fields, "parameter")
+    return spec.defaults(**params)
 
 
 def attack_params(name: str) -> dict[str, Any]:
     """Hyper-parameters of method ``name`` with their defaults."""
-    factory = _get(name)
-    return {k: p.default for k, p in inspect.signature(factory).parameters.items()}
+    return as_dict(method_params(name))
+
+
+def as_dict(record: Any) -> dict[str, Any]:
+    """A defaults record's fields (shallow: objects such as a surrogate model stay as they are)."""
+    return {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
 
 
 def needs_motion(name: str) -> bool:
-    return bool(getattr(_get(name), "needs_motion", False))
+    return method_spec(name).needs_motion
 
 
 def default_loss(name: str) -> str:
-    """The loss a method uses when the caller names none (a factory's ``default_loss`` attribute, else logits)."""
-    return str(getattr(_get(name), "default_loss", "logits"))
+    """The loss a method uses when the caller names none."""
+    return method_spec(name).default_loss
 
 
 def create_attack(name: str, **params: Any) -> ScoreAttack:
     """Build method ``name``; unknown hyper-parameters raise ``TypeError`` listing the valid ones."""
-    factory = _get(name)
-    unknown = sorted(set(params) - set(attack_params(name)))
-    if unknown:
-        raise TypeError(f"method {name!r} got unknown parameter(s) {unknown}; it takes {sorted(attack_params(name))}")
-    return factory(**params)
-
-
-def _get(name: str) -> Callable[..., ScoreAttack]:
-    _load()
-    if name not in _ATTACKS:
-        raise ValueError(f"unknown method {name!r}; choose one of {sorted(_ATTACKS)}")
-    return _ATTACKS[name]
+    record = method_params(name, **params)
+    return ATTACKS.get(name)(record)

@@ -6,12 +6,13 @@ class projects onto the epsilon ball and [0, 1] and checks success after each st
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import Any
 
 import torch
 
 from mesampler.attacks.base import ScoreAttack
 from mesampler.estimators.base import GradientEstimator, LossQuery
+from mesampler.samplers.base import VideoBatch
 
 
 class SignPGD(ScoreAttack):
@@ -23,10 +24,14 @@ class SignPGD(ScoreAttack):
         self.estimator, self.lr = estimator, lr
         self.queries_per_iteration = estimator.probes_per_iteration + 1
 
-    def init(
-        self, x0: torch.Tensor, generators: Sequence[torch.Generator], motions: Sequence[torch.Tensor | None]
-    ) -> None:
-        self.estimator.init(x0, generators, motions)
+    def init(self, batch: VideoBatch) -> None:
+        self.estimator.init(batch)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"estimator": self.estimator.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.estimator.load_state_dict(state["estimator"])
 
     def _step(self, x: torch.Tensor, idx: torch.Tensor, iteration: int, loss: LossQuery) -> torch.Tensor:
         return torch.add(x, self.estimator.estimate(x, idx, iteration, loss).sign(), alpha=-self.lr)

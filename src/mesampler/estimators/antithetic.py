@@ -21,13 +21,12 @@ at all (``"none"``, the paper's literal form). Probes are clipped to the model's
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 
 from mesampler.estimators.base import GradientEstimator, LossQuery, put_rows, rows
-from mesampler.samplers.base import Sampler
+from mesampler.samplers.base import Sampler, VideoBatch
 
 ProbeNorm = Literal["frame", "video", "none"]
 
@@ -69,11 +68,16 @@ class AntitheticPriorEstimator(GradientEstimator):
         self.sampler = sampler
         self.delta, self.fd_eps, self.eta, self.probe_norm = delta, fd_eps, eta, probe_norm
 
-    def init(
-        self, x0: torch.Tensor, generators: Sequence[torch.Generator], motions: Sequence[torch.Tensor | None]
-    ) -> None:
-        self.g = torch.zeros_like(x0)
-        self.sampler.init(tuple(x0.shape), generators, motions)  # type: ignore[arg-type]
+    def init(self, batch: VideoBatch) -> None:
+        self.g = torch.zeros_like(batch.x0)
+        self.sampler.init(batch)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"g": self.g, "sampler": self.sampler.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.g = state["g"].to(self.g.device)
+        self.sampler.load_state_dict(state["sampler"])
 
     def estimate(self, x: torch.Tensor, idx: torch.Tensor, iteration: int, loss: LossQuery) -> torch.Tensor:
         b = len(idx)

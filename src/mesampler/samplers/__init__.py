@@ -1,6 +1,6 @@
-"""Noise priors behind one interface (:class:`Sampler`); ``create_sampler(name)`` builds one."""
+"""Noise priors behind one interface (:class:`Sampler`)."""
 
-from mesampler.samplers.base import Sampler, create_sampler, register_sampler
+from mesampler.samplers.base import Sampler, VideoBatch
 from mesampler.samplers.me_sampler import MESampler, sparked_index, sparked_prior
 from mesampler.samplers.multi_noise import MultiNoise
 from mesampler.samplers.one_noise import OneNoise
@@ -16,8 +16,7 @@ __all__ = [
     "SValue",
     "USample",
     "Sampler",
-    "create_sampler",
-    "register_sampler",
+    "VideoBatch",
     "sparked_index",
     "sparked_prior",
 ]

@@ -6,50 +6,52 @@ batch and :meth:`Sampler.draw` once per iteration for the videos still running.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 
-_SAMPLERS: dict[str, Callable[..., Sampler]] = {}
 
+@dataclass(frozen=True)
+class VideoBatch:
+    """What one run starts from: clean videos ``x0`` ``(B, T, H, W, 3)`` float32 in [0, 1], one random
+    generator per video, and per video its motion maps ``(N, H, W, 2)`` (dx, dy) pixels or ``None``."""
 
-def register_sampler(name: str) -> Callable[[type[Sampler]], type[Sampler]]:
-    def deco(cls: type[Sampler]) -> type[Sampler]:
-        _SAMPLERS[name] = cls
-        cls.name = name
-        return cls
+    x0: torch.Tensor
+    generators: Sequence[torch.Generator]
+    motions: Sequence[torch.Tensor | None]
 
-    return deco
-
-
-def create_sampler(name: str, **kwargs: object) -> Sampler:
-    if name not in _SAMPLERS:
-        raise ValueError(f"unknown sampler {name!r}; choose one of {sorted(_SAMPLERS)}")
-    return _SAMPLERS[name](**kwargs)
+    @property
+    def shape(self) -> tuple[int, int, int, int, int]:
+        b, t, h, w, c = self.x0.shape
+        return b, t, h, w, c
 
 
 class Sampler:
     """Base prior. ``draw`` returns ``(b, T, H, W, 3)`` float32 noise on the generators' device."""
 
-    name = "base"
     needs_motion = False
 
-    def init(
-        self,
-        shape: tuple[int, int, int, int, int],
-        generators: Sequence[torch.Generator],
-        motions: Sequence[torch.Tensor | None],
-    ) -> None:
-        """Prepare for ``shape = (B, T, H, W, C)`` videos; one generator (and motion set) per video."""
-        self.shape = shape
-        self.generators = list(generators)
+    def init(self, batch: VideoBatch) -> None:
+        """Prepare for ``batch``'s ``(B, T, H, W, C)`` videos; one generator (and motion set) per video."""
+        self.shape = shape = batch.shape
+        self.generators = list(batch.generators)
+        motions = batch.motions
         if self.needs_motion and any(m is None for m in motions):
             missing = [i for i, m in enumerate(motions) if m is None]
-            raise ValueError(f"sampler {self.name!r} needs motion maps; none given for video(s) {missing}")
+            raise ValueError(f"sampler {type(self).__name__} needs motion maps; none given for video(s) {missing}")
         h, w = shape[2:4]
         for i, m in enumerate(motions):
             if m is not None and tuple(m.shape[1:3]) != (h, w):
                 raise ValueError(f"motion maps of video {i} are {tuple(m.shape[1:3])}, the video is {(h, w)}")
+
+    def state_dict(self) -> dict[str, Any]:
+        """The run state a checkpoint stores: tensors and plain values (none for stateless priors)."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict` after :meth:`init` of the same batch."""
 
     def draw(self, idx: torch.Tensor, iteration: int) -> torch.Tensor:
         """Noise for videos ``idx`` ``(b,)`` at loop ``iteration`` -> ``(b, T, H, W, C)``."""

@@ -18,11 +18,11 @@ Rules the paper leaves open, settled here:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import Any
 
 import torch
 
-from mesampler.samplers.base import MotionSampler, register_sampler
+from mesampler.samplers.base import MotionSampler, VideoBatch
 
 
 def sparked_index(maps: torch.Tensor) -> torch.Tensor:
@@ -41,19 +41,23 @@ def sparked_prior(noise: torch.Tensor, index: torch.Tensor, out: torch.Tensor | 
     return torch.index_select(noise.reshape(t * h * w, c), 0, rows, out=flat_out).view(t, h, w, c)
 
 
-@register_sampler("me-sampler")
 class MESampler(MotionSampler):
     """The sparked prior. ``interval``: iterations between map draws (paper: t = 10)."""
 
-    def init(
-        self,
-        shape: tuple[int, int, int, int, int],
-        generators: Sequence[torch.Generator],
-        motions: Sequence[torch.Tensor | None],
-    ) -> None:
-        super().init(shape, generators, motions)
-        self._index = [sparked_index(m) for m in motions]  # type: ignore[arg-type]
-        self._chosen: list[torch.Tensor | None] = [None] * len(motions)
+    def init(self, batch: VideoBatch) -> None:
+        super().init(batch)
+        self._index = [sparked_index(m) for m in batch.motions if m is not None]
+        self._chosen: list[torch.Tensor | None] = [None] * len(batch.motions)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The maps each video uses now, ``(B, T)`` int64 (-1: none drawn yet)."""
+        t = self.shape[1]
+        rows = [torch.full((t,), -1, dtype=torch.long) if c is None else c.cpu() for c in self._chosen]
+        return {"chosen": torch.stack(rows)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        dev = self.generators[0].device
+        self._chosen = [None if bool((c < 0).all()) else c.to(dev) for c in state["chosen"]]
 
     def _choose(self, i: int) -> torch.Tensor:
         t = self.shape[1]
@@ -63,6 +67,7 @@ class MESampler(MotionSampler):
         return torch.cat(perms)[:t]
 
     def _draw_into(self, i: int, iteration: int, out: torch.Tensor) -> None:
-        if iteration % self.interval == 0 or self._chosen[i] is None:
-            self._chosen[i] = self._choose(i)
-        sparked_prior(self._randn(i, *out.shape), self._index[i][self._chosen[i]], out=out)
+        chosen = self._chosen[i]
+        if chosen is None or iteration % self.interval == 0:
+            chosen = self._chosen[i] = self._choose(i)
+        sparked_prior(self._randn(i, *out.shape), self._index[i][chosen], out=out)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import torch
 
-from mesampler.samplers.base import Sampler, register_sampler
+from mesampler.samplers.base import Sampler
 
 
-@register_sampler("multi-noise")
 class MultiNoise(Sampler):
     def _draw_into(self, i: int, iteration: int, out: torch.Tensor) -> None:
         torch.randn(out.shape, generator=self.generators[i], device=out.device, out=out)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import torch
 
-from mesampler.samplers.base import Sampler, register_sampler
+from mesampler.samplers.base import Sampler
 
 
-@register_sampler("one-noise")
 class OneNoise(Sampler):
     def _draw_one(self, i: int, iteration: int) -> torch.Tensor:
         _, t, h, w, c = self.shape

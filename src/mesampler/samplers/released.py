@@ -13,12 +13,10 @@ Differences from the paper's eq. 3 (:mod:`mesampler.samplers.me_sampler`):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import torch
 import torch.nn.functional as F
 
-from mesampler.samplers.base import MotionSampler, register_sampler
+from mesampler.samplers.base import MotionSampler, VideoBatch
 
 
 def released_grid(maps: torch.Tensor) -> torch.Tensor:
@@ -29,18 +27,12 @@ def released_grid(maps: torch.Tensor) -> torch.Tensor:
     return u8 / 255 * 2 - 1
 
 
-@register_sampler("me-sampler-released")
 class ReleasedSampler(MotionSampler):
     """One grid-sampled noise frame, copied to every frame. ``interval``: iterations per map (10)."""
 
-    def init(
-        self,
-        shape: tuple[int, int, int, int, int],
-        generators: Sequence[torch.Generator],
-        motions: Sequence[torch.Tensor | None],
-    ) -> None:
-        super().init(shape, generators, motions)
-        self._grids = [released_grid(m) for m in motions]  # type: ignore[arg-type]
+    def init(self, batch: VideoBatch) -> None:
+        super().init(batch)
+        self._grids = [released_grid(m) for m in batch.motions if m is not None]
 
     def _draw_one(self, i: int, iteration: int) -> torch.Tensor:
         _, t, h, w, c = self.shape

@@ -10,11 +10,11 @@ as the ME-Sampler uses real motion.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
 
 import torch
 
-from mesampler.samplers.base import register_sampler
+from mesampler.samplers.base import VideoBatch
 from mesampler.samplers.me_sampler import MESampler
 from mesampler.samplers.u_sample import region
 
@@ -25,20 +25,14 @@ def sequential_map(h: int, w: int, *, device: torch.device | str = "cpu") -> tor
     return s.expand(h, w, 2)
 
 
-@register_sampler("s-value")
 class SValue(MESampler):
     """ME-Sampler fed ``R * S`` instead of the motion maps."""
 
-    def init(
-        self,
-        shape: tuple[int, int, int, int, int],
-        generators: Sequence[torch.Generator],
-        motions: Sequence[torch.Tensor | None],
-    ) -> None:
-        _, _, h, w, _ = shape
+    def init(self, batch: VideoBatch) -> None:
+        _, _, h, w, _ = batch.shape
         # maps of the wrong size are passed on unchanged so that Sampler.init reports them
-        maps = [m if m is None or tuple(m.shape[1:3]) != (h, w) else self.replace(m) for m in motions]
-        super().init(shape, generators, maps)
+        maps = [m if m is None or tuple(m.shape[1:3]) != (h, w) else self.replace(m) for m in batch.motions]
+        super().init(dataclasses.replace(batch, motions=maps))
 
     @staticmethod
     def replace(maps: torch.Tensor) -> torch.Tensor:

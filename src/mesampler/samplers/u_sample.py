@@ -9,11 +9,11 @@ then used exactly as the ME-Sampler uses real motion (eq. 3, map draws every ``i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
 
 import torch
 
-from mesampler.samplers.base import register_sampler
+from mesampler.samplers.base import VideoBatch
 from mesampler.samplers.me_sampler import MESampler
 
 
@@ -22,7 +22,6 @@ def region(maps: torch.Tensor) -> torch.Tensor:
     return (maps != 0).any(-1, keepdim=True).to(maps.dtype)
 
 
-@register_sampler("u-sample")
 class USample(MESampler):
     """ME-Sampler fed ``R * U`` instead of the motion maps. ``scale``: half-range of ``U`` (paper: 50)."""
 
@@ -32,14 +31,9 @@ class USample(MESampler):
             raise ValueError(f"scale must be > 0, got {scale}")
         self.scale = scale
 
-    def init(
-        self,
-        shape: tuple[int, int, int, int, int],
-        generators: Sequence[torch.Generator],
-        motions: Sequence[torch.Tensor | None],
-    ) -> None:
-        maps = [None if m is None else self.replace(m, g) for m, g in zip(motions, generators, strict=True)]
-        super().init(shape, generators, maps)
+    def init(self, batch: VideoBatch) -> None:
+        pairs = zip(batch.motions, batch.generators, strict=True)
+        super().init(dataclasses.replace(batch, motions=[None if m is None else self.replace(m, g) for m, g in pairs]))
 
     def replace(self, maps: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """``R * U`` for motion maps ``(N, H, W, 2)``; ``U`` drawn from ``generator``."""

@@ -1,0 +1,19 @@
+"""One file per attack method, each with one frozen dataclass of defaults citing its paper.
+
+* ``me-sampler`` and its Table 3/4 ablations ``multi-noise``, ``one-noise``, ``u-sample``, ``s-value``
+  (Zhang et al., ECCV 2020), which share ME-Sampler's record;
+* ``me-sampler-released``: the authors' released code (``PAPER.md``);
+* the Table 2 comparators ``e-nes``, ``e-bandits`` and ``v-bad``.
+"""
+
+METHOD_MODULES = (
+    "me_sampler",
+    "multi_noise",
+    "one_noise",
+    "u_sample",
+    "s_value",
+    "me_sampler_released",
+    "e_nes",
+    "e_bandits",
+    "v_bad",
+)
