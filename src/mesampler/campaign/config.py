@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from mesampler.api import TARGETED, UNTARGETED
+from mesampler.campaign.executors import EXECUTORS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -21,7 +22,6 @@ else:  # pragma: no cover - Python 3.10
 MOTION_KINDS = ("mv", "flow", "clip", "testbed")
 """``mv``/``flow``: maps of the source file over the clip's window; ``clip``: motion vectors of the sampled clip
 itself; ``testbed``: the test-bed's ground-truth maps."""
-EXECUTORS = ("local", "ray")
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,7 @@ class CampaignConfig:
             if dup:
                 raise ValueError(f"campaign: {what} names must be unique, repeated: {dup}")
         if self.executor not in EXECUTORS:
-            raise ValueError(f"executor must be one of {EXECUTORS}, got {self.executor!r}")
+            raise ValueError(f"executor must be one of {EXECUTORS.names()}, got {self.executor!r}")
         for k in ("videos_per_class", "batch_videos"):
             if int(getattr(self, k)) < 1:
                 raise ValueError(f"campaign: {k} must be >= 1, got {getattr(self, k)}")

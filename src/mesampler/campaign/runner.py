@@ -99,7 +99,8 @@ def run_campaign(
     (default: from ``config.executor``).
     """
     import mesampler
-    from mesampler.campaign.executors import LocalExecutor, make_executor
+    from mesampler.campaign.executors import make_executor
+    from mesampler.campaign.executors.local import LocalExecutor
     from mesampler.campaign.progress import Progress
     from mesampler.reports.summary import environment
 

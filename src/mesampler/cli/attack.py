@@ -10,14 +10,29 @@ from typing import Any
 
 import numpy as np
 
+from mesampler.attacks.losses import LOSSES
+from mesampler.attacks.registry import ATTACKS, attack_params, method_spec
 from mesampler.cli.main import UserError
+from mesampler.motion.api import KINDS as MOTION_KINDS
 
 NAME = "attack"
 HELP = "attack a clip of VIDEO on a model (registered name, TorchScript/ONNX file, or HTTP URL)"
 log = logging.getLogger("mesampler.attack")
 
 
+def methods_epilog() -> str:
+    """Every method with its paper and default hyper-parameters (from its defaults record)."""
+    lines = ["methods (hyper-parameter defaults, from each method's record):"]
+    for name in ATTACKS.names():
+        spec = method_spec(name)
+        params = ", ".join(f"{k}={v!r}" for k, v in attack_params(name).items())
+        lines += [f"  {name}: {spec.summary}", f"      {spec.paper}", f"      loss={spec.default_loss}; {params}"]
+    return "\n".join(lines)
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.epilog = methods_epilog()
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.add_argument("video", type=Path, help="video file (MP4/H.264, AVI, MKV, GIF, ...)")
     p.add_argument(
         "--model", required=True, help="registered model name (see 'mesampler models'), a .pt/.onnx file, or a URL"
@@ -26,14 +41,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--frames", type=int, default=None, help="frames in the clip (default: the model's, else 64)")
     p.add_argument("--start", type=float, default=0.0, help="clip start in seconds (default 0)")
     p.add_argument("--size", type=int, default=None, help="short side resize + centre crop (default: the model's size)")
-    p.add_argument("--method", default="me-sampler", help="attack method (default me-sampler)")
-    p.add_argument("--motion", choices=("mv", "flow"), default="mv", help="motion maps for the prior (default mv)")
+    p.add_argument(
+        "--method", default="me-sampler", help=f"one of {', '.join(ATTACKS.names())} (default me-sampler; see below)"
+    )
+    p.add_argument("--motion", choices=MOTION_KINDS, default="mv", help="motion maps for the prior (default mv)")
     p.add_argument("--label", default=None, help="true class (name or index; default: the model's clean top-1)")
     p.add_argument("--targeted", action="store_true", help="targeted attack (needs --target)")
     p.add_argument("--target", default=None, help="target class, name or index")
     p.add_argument("--eps", type=float, default=None, help="l-inf bound on [0, 1] pixels (default 0.03; 0.05 targeted)")
     p.add_argument("--max-queries", type=int, default=None, help="budget (default 60,000; 200,000 targeted)")
-    p.add_argument("--loss", default=None, help="logits | cross-entropy | probability (default: the method's)")
+    p.add_argument("--loss", default=None, help=f"{' | '.join(LOSSES.names())} (default: the method's)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default=None, help="device for registered/torch models (default cpu)")
     p.add_argument("--batch-size", type=int, default=None, help="largest number of videos per model call")

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from mesampler.campaign.executors import EXECUTORS
 from mesampler.cli.main import UserError
 
 NAME = "campaign"
@@ -30,7 +31,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     r.add_argument("config", nargs="?", type=Path, default=None, help="campaign TOML (see examples/*.toml)")
     r.add_argument("--out", type=Path, required=True, help="results folder (results.sqlite, videos/)")
     r.add_argument("--resume", action="store_true", help="continue: skip attacks already stored in --out")
-    r.add_argument("--executor", choices=("local", "ray"), default=None, help="where attacks run (default local)")
+    r.add_argument("--executor", choices=EXECUTORS.names(), default=None, help="where attacks run (default local)")
     r.add_argument("--address", default=None, help="Ray cluster address (default: start a local Ray instance)")
     r.add_argument("--workers", type=int, default=None, help="Ray workers (default: one per GPU, else CPUs / 2)")
     r.add_argument("--models", type=_csv, default=None, help="comma-separated model names/files (replace the config's)")

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from mesampler.motion.api import KINDS as MOTION_KINDS
+
 NAME = "motion"
 HELP = "compute motion maps (accumulated motion vectors or TV-L1 flow) of a video"
 log = logging.getLogger(__name__)
@@ -16,7 +18,7 @@ log = logging.getLogger(__name__)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("video", type=Path, help="input video (any FFmpeg format or animated GIF)")
-    parser.add_argument("--kind", choices=("mv", "flow"), default="mv", help="motion vectors or TV-L1 flow")
+    parser.add_argument("--kind", choices=MOTION_KINDS, default="mv", help="motion vectors or TV-L1 flow")
     parser.add_argument("--gop", type=int, default=12, help="frames per GOP (default 12)")
     parser.add_argument("--improved", action="store_true", help="intervals chosen from the video's trajectory")
     parser.add_argument("--size", type=int, default=None, help="short side to S, centre crop S×S")

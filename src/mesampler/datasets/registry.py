@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,30 +13,30 @@ from mesampler.datasets.manifest import load_manifest
 from mesampler.datasets.sthsth import load_sthsth_v2
 from mesampler.datasets.testbed import load_testbed
 from mesampler.datasets.ucf101 import load_ucf101
+from mesampler.registry import Registry, check_keywords
 
-LOADERS: dict[str, Callable[..., VideoDataset]] = {
-    "testbed": load_testbed,
-    "ucf101": load_ucf101,
-    "hmdb51": load_hmdb51,
-    "kinetics400": load_kinetics400,
-    "sthsth-v2": load_sthsth_v2,
-    "manifest": load_manifest,
-}
-DATASET_KINDS: tuple[str, ...] = tuple(LOADERS)
+DATASETS: Registry[VideoDataset] = Registry("dataset kind")
+for _kind, _loader in (
+    ("testbed", load_testbed),
+    ("ucf101", load_ucf101),
+    ("hmdb51", load_hmdb51),
+    ("kinetics400", load_kinetics400),
+    ("sthsth-v2", load_sthsth_v2),
+    ("manifest", load_manifest),
+):
+    DATASETS.add(_kind, _loader)
+DATASET_KINDS: tuple[str, ...] = tuple(DATASETS.names())
 
 
 def load_dataset(kind: str, root: str | Path | None = None, *, name: str | None = None, **options: Any) -> VideoDataset:
     """Load dataset ``kind`` (one of :data:`DATASET_KINDS`) from ``root`` (a manifest CSV for ``"manifest"``;
     none for ``"testbed"``). ``options`` are the loader's keywords (e.g. ``split``, ``annotations``); unknown
     ones raise ``TypeError``. ``name`` renames it (the name campaigns store)."""
-    if kind not in LOADERS:
-        raise ValueError(f"unknown dataset kind {kind!r}; choose one of {', '.join(DATASET_KINDS)}")
-    loader = LOADERS[kind]
+    loader = DATASETS.get(kind)
     params = inspect.signature(loader).parameters
-    unknown = sorted(set(options) - {k for k, p in params.items() if p.kind is p.KEYWORD_ONLY})
-    if unknown:
-        allowed = sorted(k for k, p in params.items() if p.kind is p.KEYWORD_ONLY)
-        raise TypeError(f"dataset kind {kind!r} got unknown option(s) {unknown}; it takes {allowed}")
+    check_keywords(
+        f"dataset kind {kind!r}", options, [k for k, p in params.items() if p.kind is p.KEYWORD_ONLY], "option"
+    )
     if kind == "testbed":
         if root is not None:
             raise ValueError("dataset kind 'testbed' takes no root (its clips are generated)")

@@ -8,6 +8,7 @@ Conventions (fixed project-wide): a map is ``(H, W, 2) float32`` in pixels at th
 from __future__ import annotations
 
 import os
+import typing
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
@@ -35,7 +36,7 @@ from mesampler.video.io import VideoError, as_uint8_frames, iter_video_frames, r
 from mesampler.video.transform import resize_crop_frames
 
 Kind = Literal["mv", "flow"]
-KINDS: tuple[str, ...] = ("mv", "flow")
+KINDS: tuple[str, ...] = typing.get_args(Kind)
 GOP = 12  # the paper's interval length T (one I-frame, 11 P-frames), as in CoViAR
 DEFAULT_TRACE: TraceMode = "accurate"
 Source = str | os.PathLike | np.ndarray

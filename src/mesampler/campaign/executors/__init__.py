@@ -8,18 +8,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from mesampler.campaign.executors.local import LocalExecutor
+from mesampler.registry import Registry
+
+EXECUTORS: Registry[Any] = Registry("executor")
+
+
+@EXECUTORS.register("local")
+def _local(**options: Any) -> Any:
+    from mesampler.campaign.executors.local import LocalExecutor
+
+    return LocalExecutor(device=options.get("device"))
+
+
+@EXECUTORS.register("ray")
+def _ray(**options: Any) -> Any:
+    from mesampler.campaign.executors.ray_executor import RayExecutor
+
+    return RayExecutor(**options)
 
 
 def make_executor(name: str, **options: Any) -> Any:
     """``"local"`` or ``"ray"`` (``address``, ``workers``, ``device`` options)."""
-    if name == "local":
-        return LocalExecutor(device=options.get("device"))
-    if name == "ray":
-        from mesampler.campaign.executors.ray_executor import RayExecutor
-
-        return RayExecutor(**options)
-    raise ValueError(f"unknown executor {name!r}; choose local or ray")
+    return EXECUTORS.create(name, **options)
 
 
-__all__ = ["LocalExecutor", "make_executor"]
+__all__ = ["EXECUTORS", "make_executor"]
