@@ -24,8 +24,7 @@ import numpy as np
 
 import mesampler
 from mesampler import models, testbed
-from mesampler.models.efficientnet import ImageNetFeatures
-from mesampler.models.efficientnet import create_efficientnet_lite0
+from mesampler.models.efficientnet import ImageNetFeatures, create_efficientnet_lite0
 from mesampler.reports import environment
 
 RESULTS = Path(__file__).resolve().parent / "results"

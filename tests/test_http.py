@@ -26,8 +26,8 @@ from hypothesis import strategies as st
 
 import mesampler
 from mesampler.models.adapters import HTTPModel, RemoteModelError, from_module, load_model, serve_in_thread
-from mesampler.models.adapters.http_client import _Retryable
-from mesampler.models.adapters.protocol import FORMATS, NPY_TYPE, check_video_batch, decode_array, encode_array
+from mesampler.remote.client import _Retryable
+from mesampler.remote.protocol import FORMATS, NPY_TYPE, check_video_batch, decode_array, encode_array
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
 
@@ -420,7 +420,7 @@ def test_protocol_round_trip(shape: tuple[int, int, int, int], fmt: str, seed: i
 
 
 def test_server_drops_a_stalled_client(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG, logger="mesampler.models.adapters.server")
+    caplog.set_level(logging.DEBUG, logger="mesampler.remote.server")
     with serving(TinyNet().eval(), request_timeout=0.3) as (server, url):
         port = int(url.rsplit(":", 1)[1])
         with socket.create_connection(("127.0.0.1", port), timeout=5) as s:

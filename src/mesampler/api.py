@@ -19,9 +19,10 @@ import torch
 from mesampler.attacks.base import Callback
 from mesampler.attacks.checkpoint import Checkpoint, fingerprint
 from mesampler.attacks.losses import get_loss
-from mesampler.attacks.oracle import QueryOracle, model_device
+from mesampler.attacks.oracle import QueryOracle
 from mesampler.attacks.registry import ATTACKS, MethodSpec, as_dict, method_params, method_spec
 from mesampler.attacks.result import AttackResult
+from mesampler.models.protocol import Model, model_device
 from mesampler.motion import maps_for_clip, motion_maps
 from mesampler.samplers.base import VideoBatch
 
@@ -40,7 +41,7 @@ Motion = None | str | os.PathLike[str] | np.ndarray | torch.Tensor
 
 
 def attack(
-    model: Any,
+    model: Model,
     video: np.ndarray | torch.Tensor,
     *,
     label: int | None = None,
@@ -87,7 +88,7 @@ def attack(
 
 
 def attack_batch(
-    model: Any,
+    model: Model,
     videos: Sequence[np.ndarray | torch.Tensor],
     *,
     labels: Sequence[int | None] | None = None,
@@ -310,14 +311,15 @@ def _as_video(video: Any, i: int) -> torch.Tensor:
 def _motion(motion: Motion, video: torch.Tensor, i: int) -> torch.Tensor:
     """Motion maps ``(N, H, W, 2)`` float32 for video ``i``."""
     t, h, w, _ = video.shape
+    data: np.ndarray | torch.Tensor
     if motion is None:
         frames = (video.numpy() * 255).round().astype(np.uint8)
-        motion = motion_maps(frames, kind="mv", partial=True)
+        data = np.asarray(motion_maps(frames, kind="mv", partial=True))
     elif isinstance(motion, (str, os.PathLike)):
-        motion = maps_for_clip(os.fspath(motion), height=h, width=w)
-    maps = torch.as_tensor(
-        np.asarray(motion.cpu() if isinstance(motion, torch.Tensor) else motion), dtype=torch.float32
-    )
+        data = maps_for_clip(os.fspath(motion), height=h, width=w)
+    else:
+        data = motion
+    maps = torch.as_tensor(np.asarray(data.cpu() if isinstance(data, torch.Tensor) else data), dtype=torch.float32)
     if maps.ndim != 4 or maps.shape[-1] != 2 or maps.shape[0] < 1:
         raise ValueError(
             f"motion for video {i}: expected maps of shape (N, H, W, 2) with N >= 1, got {tuple(maps.shape)}"

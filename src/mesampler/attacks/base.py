@@ -20,7 +20,7 @@ from mesampler.attacks.losses import LossFn
 from mesampler.attacks.oracle import QueryOracle
 from mesampler.attacks.result import AttackResult
 from mesampler.estimators.base import LossQuery, put_rows, rows
-from mesampler.samplers.base import VideoBatch
+from mesampler.samplers.base import RunComponent, VideoBatch
 
 Callback = Callable[[dict[str, Any]], None]
 
@@ -44,26 +44,21 @@ class LoopState:
 
     @classmethod
     def from_state_dict(cls, state: dict[str, Any], device: torch.device) -> LoopState:
-        d = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in state.items()}
-        d["iterations"] = d["iterations"].cpu()
-        d["history"] = [[(int(q), float(v)) for q, v in h] for h in d["history"]]
-        return cls(**d)
+        def on(name: str) -> torch.Tensor:
+            return torch.as_tensor(state[name]).to(device)
+
+        history = [[(int(q), float(v)) for q, v in h] for h in state["history"]]
+        return cls(
+            on("x"), on("labels"), on("adv_label"), on("done"), on("success"),
+            torch.as_tensor(state["iterations"]).cpu(), history, int(state["it"]),
+        )  # fmt: skip
 
 
-class ScoreAttack:
+class ScoreAttack(RunComponent):
     """Base of all attacks. Subclasses set ``queries_per_iteration`` and implement ``_step``; those with run
     state also override :meth:`state_dict` / :meth:`load_state_dict` (tensors and plain values only)."""
 
     queries_per_iteration = 3
-
-    def init(self, batch: VideoBatch) -> None:
-        """Allocate per-video state for ``batch``."""
-
-    def state_dict(self) -> dict[str, Any]:
-        return {}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore :meth:`state_dict` after :meth:`init` of the same batch."""
 
     def _step(self, x: torch.Tensor, idx: torch.Tensor, iteration: int, loss: LossQuery) -> torch.Tensor:
         """One iteration for videos ``idx``: return the new (unprojected) videos ``(b, T, H, W, 3)``."""
@@ -92,7 +87,7 @@ class ScoreAttack:
             if saved is None
             else self._resume(saved, oracle, batch)
         )
-        goal = targets if targeted else s.labels
+        goal = targets if targets is not None else s.labels
 
         def loss_query(videos: torch.Tensor, owners: torch.Tensor) -> torch.Tensor:
             return loss(oracle(videos, owners, "loss"), goal[owners], targeted)

@@ -7,6 +7,8 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from mesampler.models.protocol import Model, accepts_torch
+
 QueryKind = Literal["loss", "check"]
 
 
@@ -16,13 +18,6 @@ class BudgetExceeded(RuntimeError):
 
 class ModelError(RuntimeError):
     """The attacked model raised or returned unusable scores."""
-
-
-def model_device(model: Any) -> torch.device:
-    """Device the engine should keep videos on: the model's own for torch models, else CPU."""
-    if getattr(model, "accepts_torch", False) and getattr(model, "device", None) is not None:
-        return torch.device(model.device)
-    return torch.device("cpu")
 
 
 class QueryOracle:
@@ -47,7 +42,7 @@ class QueryOracle:
 
     def __init__(
         self,
-        model: Any,
+        model: Model,
         n_videos: int,
         max_queries: int,
         *,
@@ -67,7 +62,7 @@ class QueryOracle:
         self.num_classes: int | None = None
         self.loss_queries = np.zeros(n_videos, dtype=np.int64)
         self.check_queries = np.zeros(n_videos, dtype=np.int64)
-        self._torch_in = bool(getattr(model, "accepts_torch", False))
+        self._torch_in = accepts_torch(model)
 
     @property
     def queries(self) -> np.ndarray:
@@ -106,7 +101,8 @@ class QueryOracle:
         return self._validate(torch.cat(parts) if len(parts) > 1 else parts[0], len(videos))
 
     def _call(self, videos: torch.Tensor) -> torch.Tensor:
-        batch: Any = videos if self._torch_in else videos.detach().cpu().numpy()
+        # a copy: a model that normalises its input in place must not change the attack's videos
+        batch: Any = videos.detach().clone() if self._torch_in else videos.detach().cpu().numpy().copy()
         try:
             out = self.model(batch)
         except Exception as e:

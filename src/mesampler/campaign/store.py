@@ -116,7 +116,7 @@ class ResultStore:
         """Write ``arrays`` to ``videos/<key>.npz`` atomically; return the path relative to the directory."""
         rel = f"videos/{key_name(key)}.npz"
         tmp = self.dir / (rel + ".tmp.npz")
-        np.savez_compressed(tmp, **arrays)
+        np.savez_compressed(tmp, allow_pickle=True, **arrays)
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, self.dir / rel)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import numpy as np
 from mesampler.attacks.losses import LOSSES
 from mesampler.attacks.registry import ATTACKS, attack_params, method_spec
 from mesampler.cli.main import UserError
+from mesampler.models.protocol import model_info
 from mesampler.motion.api import KINDS as MOTION_KINDS
 
 NAME = "attack"
@@ -78,10 +80,10 @@ def run(args: argparse.Namespace) -> int:
     if args.resume and not ckpt_path.exists():
         raise UserError(f"--resume: {ckpt_path} does not exist (nothing to resume)")
     model = _load(args.model, args.device)
-    classes = getattr(model, "classes", None)
-    spec = getattr(model, "spec", None)
-    frames = args.frames or (spec.frames if spec is not None else 64)
-    size = args.size or (spec.size if spec is not None else None)
+    about = model_info(model)
+    classes = about.classes
+    frames = args.frames or about.frames or 64
+    size = args.size or about.size
     info = video_info(args.video)
     start = int(round(args.start * info["fps"]))
     video = read_video(args.video, frames=frames, start=start, size=size)
@@ -157,7 +159,7 @@ def _load(ref: str, device: str | None) -> Any:
     return load_model(ref, **kwargs)
 
 
-def _class(value: str | None, classes: list[str] | None, flag: str) -> int | None:
+def _class(value: str | None, classes: Sequence[str] | None, flag: str) -> int | None:
     """A class given by index or by name (exact, case-insensitive) -> index."""
     if value is None:
         return None
@@ -195,7 +197,7 @@ def _robustness(model: Any, result: Any) -> dict[str, Any]:
     return out
 
 
-def _robustness_text(rob: dict[str, Any], classes: list[str] | None) -> str:
+def _robustness_text(rob: dict[str, Any], classes: Sequence[str] | None) -> str:
     from mesampler.reports.summary import class_name
 
     parts = [
@@ -209,7 +211,7 @@ def _robustness_text(rob: dict[str, Any], classes: list[str] | None) -> str:
 class _Progress:
     """Live bar: queries, loss, current top-1 and its probability."""
 
-    def __init__(self, classes: list[str] | None, *, disabled: bool) -> None:
+    def __init__(self, classes: Sequence[str] | None, *, disabled: bool) -> None:
         from tqdm import tqdm
 
         self.classes = classes

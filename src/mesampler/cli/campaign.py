@@ -16,6 +16,13 @@ HELP = "run experiment campaigns (models x methods x datasets x settings) into a
 log = logging.getLogger("mesampler.campaign")
 
 
+_PLAIN_OVERRIDES = (
+    "settings", "eps", "max_queries", "seed", "videos_per_class", "max_classes", "max_candidates", "batch_videos",
+    "executor", "address", "workers", "device", "gallery",
+)  # fmt: skip
+"""Flags passed to :func:`read_config` as they are."""
+
+
 def _csv(s: str) -> list[str]:
     return [x.strip() for x in s.split(",") if x.strip()]
 
@@ -77,19 +84,7 @@ def run(args: argparse.Namespace) -> int:
         models=args.models,
         datasets=None if args.datasets is None else [_dataset_entry(d) for d in args.datasets],
         methods=methods,
-        settings=args.settings,
-        eps=args.eps,
-        max_queries=args.max_queries,
-        seed=args.seed,
-        videos_per_class=args.videos_per_class,
-        max_classes=args.max_classes,
-        max_candidates=args.max_candidates,
-        batch_videos=args.batch_videos,
-        executor=args.executor,
-        address=args.address,
-        workers=args.workers,
-        device=args.device,
-        gallery=args.gallery,
+        **{name: getattr(args, name) for name in _PLAIN_OVERRIDES},
     )
     s = run_campaign(config, args.out, resume=args.resume, progress=not args.no_progress, argv=sys.argv[1:])
     rate = f"{100 * s.successes / s.stored:.1f}%" if s.stored else "-"

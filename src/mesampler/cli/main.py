@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
     from mesampler.attacks.oracle import ModelError
-    from mesampler.models.adapters.http_client import RemoteModelError
+    from mesampler.remote.client import RemoteModelError
 
     try:
         return int(args._run(args) or 0)

@@ -6,11 +6,11 @@ import argparse
 import logging
 import threading
 
-from mesampler.models.adapters.protocol import INFO_PATH, PREDICT_PATH
-from mesampler.models.adapters.server import DEFAULT_MAX_BATCH, DEFAULT_MAX_BYTES
+from mesampler.remote.protocol import INFO_PATH, PREDICT_PATH
+from mesampler.remote.server import DEFAULT_MAX_BATCH, DEFAULT_MAX_BYTES
 
 NAME = "serve"
-HELP = "serve a model over HTTP (POST /predict, GET /info; see mesampler.models.adapters.protocol)"
+HELP = "serve a model over HTTP (POST /predict, GET /info; see mesampler.remote.protocol)"
 
 log = logging.getLogger(__name__)
 

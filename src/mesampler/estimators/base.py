@@ -7,11 +7,10 @@ estimator (sparked prior, NES, Bandits) runs in the same loop with the same acco
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import torch
 
-from mesampler.samplers.base import VideoBatch
+from mesampler.samplers.base import RunComponent
 
 LossQuery = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 """``loss(videos (m, T, H, W, 3), owners (m,)) -> (m,)``; every call is counted as loss queries."""
@@ -30,20 +29,10 @@ def put_rows(t: torch.Tensor, idx: torch.Tensor, values: torch.Tensor) -> torch.
     return t
 
 
-class GradientEstimator:
+class GradientEstimator(RunComponent):
     """Base estimator. ``probes_per_iteration`` loss queries are spent per video per call."""
 
     probes_per_iteration = 2
-
-    def init(self, batch: VideoBatch) -> None:
-        """Allocate per-video state for ``batch``."""
-
-    def state_dict(self) -> dict[str, Any]:
-        """The run state a checkpoint stores: tensors and plain values only."""
-        return {}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore :meth:`state_dict` after :meth:`init` of the same batch."""
 
     def estimate(self, x: torch.Tensor, idx: torch.Tensor, iteration: int, loss: LossQuery) -> torch.Tensor:
         """Gradient estimate ``(b, T, H, W, 3)`` of the loss at ``x`` for videos ``idx`` ``(b,)``."""

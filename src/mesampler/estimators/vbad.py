@@ -52,6 +52,8 @@ def tentative_perturbation(surrogate: Surrogate, x: torch.Tensor, gens: Sequence
                 feats.dtype
             )
         ((feats - target.to(feats.device)) ** 2).sum().backward()
+    if frames.grad is None:
+        raise RuntimeError("the V-BAD surrogate's output does not depend on its input frames")
     grad = frames.grad.reshape(b, t, *frames.shape[1:]).permute(0, 1, 3, 4, 2)
     return grad.sign().to(x.device, x.dtype)
 

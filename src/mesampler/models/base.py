@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -46,7 +46,6 @@ class ModelSpec:
     classes_source: str = ""
     weights_source: str = ""
     description: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class VideoModel:

@@ -307,7 +307,6 @@ I3D_K400 = ModelSpec(
     classes_source="Kinetics-400 (400 classes, DeepMind order)",
     weights_source=I3D_K400_WEIGHTS.describe(),
     description="Inception-I3D RGB, DeepMind Kinetics-400 weights; [0,1] -> [-1,1]; T >= 9",
-    extra={"min_frames": MIN_FRAMES, "test_clips": 10},
 )
 
 

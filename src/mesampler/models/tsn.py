@@ -76,7 +76,6 @@ TSN2D_EFFNET_LITE0 = ModelSpec(
     classes_source="ImageNet-1k (1000 classes)",
     weights_source=EFFICIENTNET_LITE0_WEIGHTS.describe(),
     description="TSN2D, EfficientNet-Lite0 ImageNet backbone, mean of per-segment logits",
-    extra={"segments": TEST_SEGMENTS},
 )
 
 

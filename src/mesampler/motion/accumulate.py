@@ -134,7 +134,7 @@ def accumulate(fields: list[np.ndarray], *, mode: TraceMode = "accurate") -> np.
     check_mode(mode)
     h, w = fields[0].shape[:2]
     grid = pixel_grid(h, w)
-    acc = None
-    for b in fields:
+    acc = trace_step(None, fields[0], grid, mode=mode)
+    for b in fields[1:]:
         acc = trace_step(acc, b, grid, mode=mode)
     return -acc

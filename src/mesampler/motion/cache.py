@@ -58,7 +58,7 @@ def store(key: str, arrays: dict[str, np.ndarray]) -> None:
         p.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=p.parent, suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
+            np.savez(f, allow_pickle=True, **arrays)
         os.replace(tmp, p)
     except OSError:
         return

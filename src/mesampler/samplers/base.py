@@ -28,7 +28,24 @@ class VideoBatch:
         return b, t, h, w, c
 
 
-class Sampler:
+class RunComponent:
+    """A piece of an attack with per-run state: samplers, estimators and the attacks themselves.
+
+    :meth:`init` allocates the state for a batch; :meth:`state_dict` returns it as tensors and plain values
+    (what checkpoints store) and :meth:`load_state_dict` restores it after :meth:`init` of the same batch.
+    """
+
+    def init(self, batch: VideoBatch) -> None:
+        """Allocate per-video state for ``batch``."""
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict` (nothing to restore for a stateless component)."""
+
+
+class Sampler(RunComponent):
     """Base prior. ``draw`` returns ``(b, T, H, W, 3)`` float32 noise on the generators' device."""
 
     needs_motion = False
@@ -45,13 +62,6 @@ class Sampler:
         for i, m in enumerate(motions):
             if m is not None and tuple(m.shape[1:3]) != (h, w):
                 raise ValueError(f"motion maps of video {i} are {tuple(m.shape[1:3])}, the video is {(h, w)}")
-
-    def state_dict(self) -> dict[str, Any]:
-        """The run state a checkpoint stores: tensors and plain values (none for stateless priors)."""
-        return {}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore :meth:`state_dict` after :meth:`init` of the same batch."""
 
     def draw(self, idx: torch.Tensor, iteration: int) -> torch.Tensor:
         """Noise for videos ``idx`` ``(b,)`` at loop ``iteration`` -> ``(b, T, H, W, C)``."""

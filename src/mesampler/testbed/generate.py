@@ -12,6 +12,8 @@ right, ``y`` down; a growing ``theta`` turns clockwise on screen).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from mesampler.testbed.config import CLASSES, TestbedConfig
@@ -59,7 +61,7 @@ def _texture(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     return np.clip(img, 0, 1).astype(np.float32)
 
 
-def _shape_mask(rng: np.random.Generator, radius: float):
+def _shape_mask(rng: np.random.Generator, radius: float) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     """A random shape of half-size ~``radius``: function ``(u, v) -> bool mask`` in canonical coords."""
     kind = int(rng.integers(3))
     if kind == 0:  # ellipse
@@ -74,7 +76,7 @@ def _shape_mask(rng: np.random.Generator, radius: float):
     return lambda u, v: np.hypot(u, v) <= radius * (1 - depth + depth * np.cos(lobes * np.arctan2(v, u) + psi))
 
 
-def _trajectory(label: int, rng: np.random.Generator, cfg: TestbedConfig):
+def _trajectory(label: int, rng: np.random.Generator, cfg: TestbedConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pose over time: centre ``(T, 2)``, angle ``(T,)`` radians, scale ``(T,)``."""
     t = np.arange(cfg.frames, dtype=np.float64)
     tc = t - (cfg.frames - 1) / 2

@@ -15,8 +15,15 @@ STD: tuple[float, float, float] = (0.25, 0.25, 0.25)
 """Per-channel std the network was trained with, on [0, 1] RGB."""
 
 
+def _seq(block: nn.Module) -> nn.Sequential:
+    """``block`` as the ``nn.Sequential`` (conv, batch norm, ReLU) that :func:`_block` builds."""
+    if not isinstance(block, nn.Sequential):
+        raise TypeError(f"expected an nn.Sequential block, got {type(block).__name__}")
+    return block
+
+
 def _block(cin: int, cout: int, kernel: tuple[int, int, int], stride: tuple[int, int, int]) -> nn.Sequential:
-    padding = tuple(k // 2 for k in kernel)
+    padding = (kernel[0] // 2, kernel[1] // 2, kernel[2] // 2)
     return nn.Sequential(
         nn.Conv3d(cin, cout, kernel, stride=stride, padding=padding, bias=False),
         nn.BatchNorm3d(cout),
@@ -64,8 +71,14 @@ class _DiffFoldedStem(nn.Module):
     past the end are fixed by three single-frame corrections. Same result, no 6-channel tensor.
     """
 
+    kernel: torch.Tensor
+    wd: torch.Tensor
+    bias: torch.Tensor
+
     def __init__(self, conv: nn.Conv3d) -> None:
         super().__init__()
+        if isinstance(conv.padding, str):
+            raise ValueError(f"the stem convolution needs explicit padding, got {conv.padding!r}")
         w = conv.weight.detach()
         wx, wd = w[:, :3], w[:, 3:]
         zero = torch.zeros_like(wd[:, :, :1])
@@ -73,7 +86,8 @@ class _DiffFoldedStem(nn.Module):
         self.register_buffer("kernel", k.contiguous())  # (C, 3, 4, kh, kw), taps t-2 .. t+1
         self.register_buffer("wd", wd.contiguous())
         self.register_buffer("bias", conv.bias.detach().clone() if conv.bias is not None else torch.zeros(w.shape[0]))
-        self.stride, self.padding = conv.stride, conv.padding
+        self.stride: tuple[int, ...] = conv.stride
+        self.padding: tuple[int, ...] = conv.padding
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         t = x.shape[2]
@@ -95,11 +109,14 @@ class _InferenceNet(nn.Module):
     def __init__(self, net: MotionNet) -> None:
         super().__init__()
         self.features = net.features
-        self.stem = _DiffFoldedStem(net.features[0][0])
+        conv = _seq(net.features[0])[0]
+        if not isinstance(conv, nn.Conv3d):
+            raise TypeError(f"expected the first layer to be an nn.Conv3d, got {type(conv).__name__}")
+        self.stem = _DiffFoldedStem(conv)
         self.head = net.head
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.features[0][2](self.stem(x))
+        x = _seq(self.features[0])[2](self.stem(x))
         return self.head(self.features[1:](x).amax(dim=(2, 3, 4)))
 
 
@@ -107,7 +124,10 @@ def fuse_for_inference(net: MotionNet) -> nn.Module:
     """An inference copy of ``net``: BatchNorm folded into the convolutions, the frame differences folded
     into the first convolution. Same logits as ``net.eval()`` up to float rounding; not trainable."""
     fused = copy.deepcopy(net).eval()
-    for block in fused.features:
-        block[0] = fuse_conv_bn_eval(block[0], block[1])
+    for block in map(_seq, fused.features):
+        conv, bn = block[0], block[1]
+        if not isinstance(conv, nn.Conv3d) or not isinstance(bn, nn.BatchNorm3d):
+            raise TypeError(f"expected Conv3d + BatchNorm3d blocks, got {type(conv).__name__} + {type(bn).__name__}")
+        block[0] = fuse_conv_bn_eval(conv, bn)
         block[1] = nn.Identity()
     return _InferenceNet(fused).eval()

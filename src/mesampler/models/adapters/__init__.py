@@ -3,17 +3,15 @@
 Everything here satisfies the black-box contract ``(N, T, H, W, 3) float32 in [0, 1] -> (N, K)``
 scores (numpy or torch in; the same kind out). Start from :func:`load_model`, which accepts a
 registered name, an ONNX or TorchScript file, an ``http(s)://`` URL, an ``nn.Module`` or a callable.
-The HTTP protocol shared by :class:`HTTPModel` and the reference server is documented in
-:mod:`mesampler.models.adapters.protocol`.
+Models behind HTTP live in :mod:`mesampler.remote` (re-exported here for convenience).
 """
 
-from mesampler.models.adapters.callable import CallableModel, from_callable
-from mesampler.models.adapters.http_client import HTTPModel, RemoteModelError, from_url
+from mesampler.models.adapters.callable import CallableModel
 from mesampler.models.adapters.load import MODEL_SUFFIXES, load_model
 from mesampler.models.adapters.module import ModuleModel, from_module
 from mesampler.models.adapters.onnx_model import ONNXModel, from_onnx
-from mesampler.models.adapters.server import ModelServer, make_server, serve_in_thread
 from mesampler.models.adapters.torchscript import from_torchscript
+from mesampler.remote import HTTPModel, ModelServer, RemoteModelError, make_server, serve_in_thread
 
 __all__ = [
     "MODEL_SUFFIXES",
@@ -23,11 +21,9 @@ __all__ = [
     "ModuleModel",
     "ONNXModel",
     "RemoteModelError",
-    "from_callable",
     "from_module",
     "from_onnx",
     "from_torchscript",
-    "from_url",
     "load_model",
     "make_server",
     "serve_in_thread",

@@ -69,14 +69,3 @@ class CallableModel:
         scores = scores_to_numpy(self.fn(x_np), n, repr(self))
         self._k = scores.shape[1]
         return like_input(scores, videos)
-
-
-def from_callable(
-    fn: Callable[[Any], Any],
-    *,
-    accepts_torch: bool = False,
-    device: str | torch.device | None = None,
-    num_classes: int | None = None,
-) -> CallableModel:
-    """Wrap a plain score function; see :class:`CallableModel`."""
-    return CallableModel(fn, accepts_torch=accepts_torch, device=device, num_classes=num_classes)

@@ -32,7 +32,7 @@ def load_model(ref: str | Path | torch.nn.Module | Callable[..., Any], **kwargs:
     """Turn ``ref`` into a black-box model ``(N, T, H, W, 3) float32 in [0, 1] -> (N, K)`` scores.
 
     * a registered model name -> ``mesampler.models.create(name, **kwargs)``;
-    * an ``http://`` / ``https://`` URL -> :class:`~.http_client.HTTPModel`;
+    * an ``http://`` / ``https://`` URL -> :class:`~mesampler.remote.client.HTTPModel`;
     * a ``.onnx`` file -> :class:`~.onnx_model.ONNXModel` (onnxruntime);
     * a ``.pt`` / ``.pth`` / ``.ts`` / ``.torchscript`` file -> :func:`~.torchscript.from_torchscript`
       (``torch.jit.load`` only; pickles are refused);
@@ -48,7 +48,7 @@ def load_model(ref: str | Path | torch.nn.Module | Callable[..., Any], **kwargs:
         return ModuleModel(ref, **kwargs)
     if isinstance(ref, (str, Path)):
         return _from_ref(ref, kwargs)
-    from mesampler.models.adapters.http_client import HTTPModel
+    from mesampler.remote.client import HTTPModel
 
     if isinstance(ref, (CallableModel, ModuleModel, ONNXModel, HTTPModel)) or (
         callable(ref) and getattr(ref, "accepts_torch", False)
@@ -69,7 +69,7 @@ def _from_ref(ref: str | Path, kw: dict[str, Any]) -> Any:
 
     s = str(ref)
     if isinstance(ref, str) and s.split("://")[0].lower() in ("http", "https") and "://" in s:
-        from mesampler.models.adapters.http_client import HTTPModel
+        from mesampler.remote.client import HTTPModel
 
         return HTTPModel(s, **kw)
     if isinstance(ref, str) and "://" in s:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -118,33 +119,6 @@ class ModuleModel(VideoModel):
         return self.forward_torch(torch.from_numpy(np.asarray(videos, dtype=np.float32))).cpu().numpy()
 
 
-def from_module(
-    module: torch.nn.Module,
-    *,
-    device: str | torch.device = "cpu",
-    batch_size: int = 16,
-    preprocess: Callable[[torch.Tensor], torch.Tensor] | None = None,
-    layout: str = "NTHWC",
-    mean: Sequence[float] | None = None,
-    std: Sequence[float] | None = None,
-    autocast: bool = False,
-    autocast_dtype: torch.dtype | None = None,
-    num_classes: int | None = None,
-    classes: Sequence[str] | None = None,
-    name: str | None = None,
-) -> ModuleModel:
-    """Wrap ``module`` as a black-box model; see :class:`ModuleModel` for the input convention."""
-    return ModuleModel(
-        module,
-        device=device,
-        batch_size=batch_size,
-        layout=layout,
-        mean=mean,
-        std=std,
-        preprocess=preprocess,
-        autocast=autocast,
-        autocast_dtype=autocast_dtype,
-        num_classes=num_classes,
-        classes=classes,
-        name=name,
-    )
+def from_module(module: torch.nn.Module, **options: Any) -> ModuleModel:
+    """Wrap ``module`` as a black-box model: ``ModuleModel(module, **options)`` (see :class:`ModuleModel`)."""
+    return ModuleModel(module, **options)

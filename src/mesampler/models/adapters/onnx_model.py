@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -59,7 +60,7 @@ class ONNXModel:
         self.layout = check_layout(layout)
         self.mean, self.std = check_mean_std(mean, std)
         try:
-            import onnxruntime as ort  # type: ignore[import-untyped]
+            import onnxruntime as ort
         except ImportError as e:
             raise ImportError("ONNX models need onnxruntime: pip install 'mesampler[onnx]'") from e
         opts = ort.SessionOptions()
@@ -113,27 +114,6 @@ class ONNXModel:
         return like_input(scores, videos)
 
 
-def from_onnx(
-    path: str | Path,
-    *,
-    batch_size: int = 16,
-    layout: str = "NTHWC",
-    mean: Sequence[float] | None = None,
-    std: Sequence[float] | None = None,
-    providers: Sequence[str] | None = None,
-    threads: int = 0,
-    num_classes: int | None = None,
-    classes: Sequence[str] | None = None,
-) -> ONNXModel:
-    """Load an ONNX file as a black-box model; see :class:`ONNXModel` for the input convention."""
-    return ONNXModel(
-        path,
-        batch_size=batch_size,
-        layout=layout,
-        mean=mean,
-        std=std,
-        providers=providers,
-        threads=threads,
-        num_classes=num_classes,
-        classes=classes,
-    )
+def from_onnx(path: str | Path, **options: Any) -> ONNXModel:
+    """Load an ONNX file as a black-box model: ``ONNXModel(path, **options)`` (see :class:`ONNXModel`)."""
+    return ONNXModel(path, **options)

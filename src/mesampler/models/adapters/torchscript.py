@@ -7,8 +7,8 @@ because unpickling can run arbitrary code.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -17,24 +17,12 @@ from mesampler.models.adapters.module import ModuleModel
 TORCHSCRIPT_SUFFIXES: tuple[str, ...] = (".pt", ".pth", ".ts", ".torchscript")
 
 
-def from_torchscript(
-    path: str | Path,
-    *,
-    device: str | torch.device = "cpu",
-    batch_size: int = 16,
-    layout: str = "NTHWC",
-    mean: Sequence[float] | None = None,
-    std: Sequence[float] | None = None,
-    autocast: bool = False,
-    autocast_dtype: torch.dtype | None = None,
-    num_classes: int | None = None,
-    classes: Sequence[str] | None = None,
-) -> ModuleModel:
+def from_torchscript(path: str | Path, *, device: str | torch.device = "cpu", **options: Any) -> ModuleModel:
     """Load a TorchScript file as a :class:`ModuleModel`.
 
     The scripted module receives ``(N, T, H, W, 3)`` float32 in [0, 1] by default; ``layout``
     (``"NCTHW"``, ``"NTCHW"``) and ``mean``/``std`` (3 values on [0, 1] RGB) adapt the batch to
-    modules that expect otherwise. It must return ``(N, K)`` scores.
+    modules that expect otherwise. It must return ``(N, K)`` scores. ``options`` are :class:`ModuleModel`'s.
     """
     p = Path(path)
     if not p.is_file():
@@ -49,16 +37,4 @@ def from_torchscript(
             "mesampler never unpickles torch.save files; export the model with "
             "torch.jit.script(model) or torch.jit.trace(model, example) and torch.jit.save"
         ) from None
-    return ModuleModel(
-        module,
-        device=device,
-        batch_size=batch_size,
-        layout=layout,
-        mean=mean,
-        std=std,
-        autocast=autocast,
-        autocast_dtype=autocast_dtype,
-        num_classes=num_classes,
-        classes=classes,
-        name=p.name,
-    )
+    return ModuleModel(module, device=device, **{"name": p.name, **options})

@@ -1,4 +1,4 @@
-"""Reference HTTP server for any black-box model (protocol: :mod:`mesampler.models.adapters.protocol`).
+"""Reference HTTP server for any black-box model (protocol: :mod:`mesampler.remote.protocol`).
 
 Standard library only (``http.server.ThreadingHTTPServer``). Model calls are serialised by a lock;
 request bodies are validated (400), size-limited (413) and, with a token, authenticated (401).
@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from mesampler.models.adapters.protocol import (
+from mesampler.models.protocol import Model, model_info
+from mesampler.remote.protocol import (
     FORMATS,
     INFO_PATH,
     JSON_TYPE,
@@ -53,7 +54,7 @@ class ModelServer(ThreadingHTTPServer):
 
     def __init__(
         self,
-        model: Any,
+        model: Model,
         host: str = "127.0.0.1",
         port: int = 0,
         *,
@@ -97,14 +98,13 @@ class ModelServer(ThreadingHTTPServer):
         return f"http://{host}:{port}"
 
     def info(self) -> dict[str, Any]:
-        spec = getattr(self.model, "spec", None)
-        classes = getattr(self.model, "classes", None)
+        about = model_info(self.model)
         return {
             "protocol": PROTOCOL_VERSION,
-            "num_classes": getattr(self.model, "num_classes", None),
-            "classes": list(classes) if classes is not None else None,
-            "frames": getattr(spec, "frames", None) or None,
-            "size": getattr(spec, "size", None) or None,
+            "num_classes": about.num_classes,
+            "classes": list(about.classes) if about.classes is not None else None,
+            "frames": about.frames,
+            "size": about.size,
             "max_batch": self.max_batch,
             "formats": sorted(FORMATS),
         }
@@ -221,35 +221,17 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, encode_array(scores, ctype, "scores"), ctype)
 
 
-def make_server(
-    model: Any,
-    host: str = "127.0.0.1",
-    port: int = 0,
-    *,
-    token_env: str | None = None,
-    max_batch: int = DEFAULT_MAX_BATCH,
-    max_bytes: int = DEFAULT_MAX_BYTES,
-    request_timeout: float = 60.0,
-    max_requests: int | None = None,
-) -> ModelServer:
-    """A bound, not yet serving :class:`ModelServer` (``port=0`` picks a free port; see ``.url``)."""
+def make_server(model: Model, host: str = "127.0.0.1", port: int = 0, **options: Any) -> ModelServer:
+    """A bound, not yet serving :class:`ModelServer` (``port=0`` picks a free port; see ``.url``); ``options``
+    are :class:`ModelServer`'s (``token_env``, ``max_batch``, ``max_bytes``, ``request_timeout``, ...)."""
     try:
-        return ModelServer(
-            model,
-            host,
-            port,
-            token_env=token_env,
-            max_batch=max_batch,
-            max_bytes=max_bytes,
-            request_timeout=request_timeout,
-            max_requests=max_requests,
-        )
+        return ModelServer(model, host, port, **options)
     except OSError as e:
         raise ValueError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
 
 
 def serve_in_thread(
-    model: Any,
+    model: Model,
     host: str = "127.0.0.1",
     port: int = 0,
     **kwargs: Any,

@@ -1,4 +1,4 @@
-"""A model behind an HTTP endpoint (the protocol in :mod:`mesampler.models.adapters.protocol`).
+"""A model behind an HTTP endpoint (the protocol in :mod:`mesampler.remote.protocol`).
 
 Standard library only (``http.client``): separate connect and read timeouts, bounded retries with
 exponential backoff on 5xx / 429 / connection errors / timeouts, a bearer token read from an
@@ -15,13 +15,14 @@ import ssl
 import threading
 import time
 import urllib.parse
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
 from mesampler.models.adapters._arrays import like_input, to_numpy_videos
-from mesampler.models.adapters.protocol import (
+from mesampler.remote.protocol import (
     DEFAULT_TOKEN_ENV,
     FORMATS,
     INFO_PATH,
@@ -35,6 +36,15 @@ from mesampler.models.adapters.protocol import (
 )
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RemoteSpec:
+    """What a server's ``/info`` says its model expects."""
+
+    frames: int | None
+    size: int | None
+    num_classes: int | None
 
 
 class RemoteModelError(RuntimeError):
@@ -232,6 +242,17 @@ class HTTPModel:
         c = self.info().get("classes")
         return list(c) if isinstance(c, list) else None
 
+    @property
+    def spec(self) -> RemoteSpec:
+        """Frames, size and classes the server advertises in ``/info`` (``None`` where it says nothing)."""
+        info = self.info()
+        frames, size = info.get("frames"), info.get("size")
+        return RemoteSpec(
+            frames=frames if isinstance(frames, int) and frames > 0 else None,
+            size=size if isinstance(size, int) and size > 0 else None,
+            num_classes=self.num_classes,
+        )
+
     def _batch_size(self) -> int | None:
         if self.batch_size is not None:
             return self.batch_size
@@ -258,8 +279,3 @@ class HTTPModel:
         bs = self._batch_size() or x.shape[0]
         scores = np.concatenate([self._predict(x[i : i + bs]) for i in range(0, x.shape[0], bs)])
         return like_input(scores, videos)
-
-
-def from_url(url: str, **kwargs: Any) -> HTTPModel:
-    """``HTTPModel(url, **kwargs)``; see :class:`HTTPModel`."""
-    return HTTPModel(url, **kwargs)

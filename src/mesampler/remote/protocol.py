@@ -1,6 +1,6 @@
 """The mesampler HTTP model protocol: one source of truth for the client and the reference server.
 
-Client: :mod:`mesampler.models.adapters.http_client`; server: :mod:`mesampler.models.adapters.server`.
+Client: :mod:`mesampler.remote.client`; server: :mod:`mesampler.remote.server`.
 
 Endpoints (relative to the base URL, e.g. ``http://127.0.0.1:8000``):
 
