@@ -113,7 +113,7 @@ def test_same_seed_same_result_and_other_seed_differs() -> None:
 
 
 def test_finished_videos_leave_the_batch() -> None:
-    """A video fooled at the clean query costs one query and is never sent again."""
+    """A video misclassified at the clean query costs one query, is never sent again and is not a success."""
     rng = np.random.default_rng(5)
     shape = (2, 4, 4, 3)
     model = CountingLinear(shape, 3, seed=6)
@@ -124,7 +124,7 @@ def test_finished_videos_leave_the_batch() -> None:
     res = mesampler.attack_batch(
         model, videos, labels=[wrong, labels[1], labels[2]], method="one-noise", max_queries=10
     )
-    assert res[0].success and res[0].queries == 1 and res[0].linf == 0
+    assert res[0].status == "misclassified" and not res[0].success and res[0].queries == 1 and res[0].linf == 0
     assert model.batch_sizes[0] == 3 and all(b <= 4 for b in model.batch_sizes[1:])
 
 

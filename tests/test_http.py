@@ -25,7 +25,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mesampler
-from mesampler.models.adapters import HTTPModel, RemoteModelError, from_module, load_model, serve_in_thread
+from mesampler.models.adapters import from_module, load_model
+from mesampler.remote import HTTPModel, RemoteModelError, serve_in_thread
 from mesampler.remote.client import _Retryable
 from mesampler.remote.protocol import FORMATS, NPY_TYPE, check_video_batch, decode_array, encode_array
 

@@ -161,7 +161,7 @@ def attack_batch(
                 plan.max_queries,
                 plan.seeds[i],
             )
-            r.params, r.wall_time_s = plan.params, elapsed
+            r.params, r.wall_time_s, r.label_given = plan.params, elapsed, plan.labels[i] is not None
             results[i] = r
     if ckpt is not None:
         ckpt.clear()

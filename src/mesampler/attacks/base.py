@@ -28,7 +28,8 @@ Callback = Callable[[dict[str, Any]], None]
 @dataclass
 class LoopState:
     """What the loop tracks per video ``(B,)``: labels attacked, last top-1, finished, succeeded, iterations
-    run, and the ``(queries, loss)`` history; ``x`` the current videos and ``it`` the loop counter."""
+    run, the ``(queries, loss)`` history, whether the clean video was already misclassified (then it is not
+    attacked) and the clean top-1 probability; ``x`` the current videos and ``it`` the loop counter."""
 
     x: torch.Tensor
     labels: torch.Tensor
@@ -37,6 +38,8 @@ class LoopState:
     success: torch.Tensor
     iterations: torch.Tensor
     history: list[list[tuple[int, float]]]
+    misclassified: torch.Tensor
+    clean_prob: torch.Tensor
     it: int = 0
 
     def state_dict(self) -> dict[str, Any]:
@@ -50,7 +53,8 @@ class LoopState:
         history = [[(int(q), float(v)) for q, v in h] for h in state["history"]]
         return cls(
             on("x"), on("labels"), on("adv_label"), on("done"), on("success"),
-            torch.as_tensor(state["iterations"]).cpu(), history, int(state["it"]),
+            torch.as_tensor(state["iterations"]).cpu(), history, on("misclassified"), on("clean_prob"),
+            int(state["it"]),
         )  # fmt: skip
 
 
@@ -121,16 +125,20 @@ class ScoreAttack(RunComponent):
         x0, n = batch.x0, len(batch.x0)
         everyone = torch.arange(n, device=x0.device)
         scores = oracle(x0, everyone, "check")
-        labels = torch.where(labels < 0, scores.argmax(1), labels)
+        top1 = scores.argmax(1)
+        misclassified = (labels >= 0) & (top1 != labels)  # the paper attacks correctly classified videos only
+        labels = torch.where(labels < 0, top1, labels)
         _check_classes(labels, targets, oracle.num_classes)
         self.init(batch)
         done = torch.zeros(n, dtype=torch.bool, device=x0.device)
         s = LoopState(
             x0.clone(), labels, torch.empty_like(labels), done, torch.zeros_like(done),
-            torch.zeros(n, dtype=torch.long), [[] for _ in range(n)],
+            torch.zeros(n, dtype=torch.long), [[] for _ in range(n)], misclassified, scores.softmax(1).amax(1),
         )  # fmt: skip
         goal = targets if targets is not None else labels
         self._record(s, oracle, scores, everyone, goal, loss, targets is not None, callback)
+        s.success &= ~misclassified
+        s.done |= misclassified
         return s
 
     def _snapshot(self, s: LoopState, oracle: QueryOracle, batch: VideoBatch) -> dict[str, Any]:
@@ -197,6 +205,8 @@ class ScoreAttack(RunComponent):
             linf=float((x[i] - x0[i]).abs().max()),
             history=s.history[i],
             iterations=int(s.iterations[i]),
+            misclassified=bool(s.misclassified[i]),
+            clean_prob=float(s.clean_prob[i]),
         )
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+
+Status = Literal["success", "failed", "misclassified"]
 
 
 @dataclass
@@ -16,6 +18,11 @@ class AttackResult:
     returned ``adv_label``: sending it to the model again gives that label (for a deterministic
     model). ``queries = loss_queries + check_queries`` and includes the clean-label query.
     ``history`` holds ``(queries so far, loss)`` after every check query.
+
+    ``status`` is ``"success"``, ``"failed"`` or ``"misclassified"``: a video whose given label is not the
+    model's clean top-1 is not attacked (the paper attacks correctly classified videos only) and never
+    counts as a success. ``clean_prob`` is the model's clean top-1 probability; ``label_given`` tells
+    whether ``label`` came from the caller or is the model's own clean top-1.
     """
 
     success: bool
@@ -36,6 +43,15 @@ class AttackResult:
     seed: int = 0
     params: dict[str, Any] = field(default_factory=dict)
     wall_time_s: float = 0.0
+    misclassified: bool = False
+    clean_prob: float = float("nan")
+    label_given: bool = True
+
+    @property
+    def status(self) -> Status:
+        if self.misclassified:
+            return "misclassified"
+        return "success" if self.success else "failed"
 
     @property
     def targeted(self) -> bool:
@@ -46,11 +62,12 @@ class AttackResult:
         d = asdict(self)
         d.pop("adversarial")
         d["targeted"] = self.targeted
+        d["status"] = self.status
         return d
 
     def __repr__(self) -> str:
         goal = f"target={self.target}" if self.targeted else f"label={self.label}"
         return (
-            f"AttackResult(success={self.success}, {goal}, adv_label={self.adv_label}, queries={self.queries} "
+            f"AttackResult({self.status}, {goal}, adv_label={self.adv_label}, queries={self.queries} "
             f"(loss {self.loss_queries} + check {self.check_queries}), linf={self.linf:.4f})"
         )

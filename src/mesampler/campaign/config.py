@@ -9,10 +9,13 @@ import os
 import sys
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mesampler.api import TARGETED, UNTARGETED
 from mesampler.campaign.executors import EXECUTORS
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -158,7 +161,7 @@ _CAMPAIGN_KEYS = {
 }
 
 
-def _entries(raw: Any, cls: type, where: str, base: Path) -> list[Any]:
+def _entries(raw: Any, cls: type[DataclassInstance], where: str, base: Path) -> list[Any]:
     if raw is None:
         return []
     if not isinstance(raw, list):

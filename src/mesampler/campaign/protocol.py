@@ -107,7 +107,7 @@ def select_videos(
         todo = [it for _, it in wave if it.id not in known]
         if todo:
             preds = predict(todo)
-            rows = [
+            rows: list[dict[str, Any]] = [
                 {"video_id": it.id, "label": mapped[it.label], "prediction": p, "correct": int(p == mapped[it.label]),
                  "clip_start": s, "clip_frames": n, "queries": 1, "finished_at": time.time()}
                 for it, (p, s, n) in zip(todo, preds)

@@ -6,12 +6,15 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mesampler.campaign.config import CampaignConfig
+from mesampler.campaign.config import CampaignConfig, ModelConfig
 from mesampler.campaign.protocol import select_videos, target_for
 from mesampler.campaign.store import ResultStore
 from mesampler.campaign.work import Chunk, Rows, VideoTask, Workspace, num_classes
+
+if TYPE_CHECKING:
+    from mesampler.datasets import VideoDataset, VideoItem
 
 log = logging.getLogger("mesampler.campaign")
 
@@ -40,13 +43,19 @@ def plan(config: CampaignConfig, ws: Workspace, store: ResultStore) -> list[Chun
             k = num_classes(model)
             mapped = map_classes(dataset.classes, getattr(model, "classes", None), mapping=dcfg.mapping,
                                  num_classes=k)  # fmt: skip
+
+            def predict(
+                items: list[VideoItem], m: ModelConfig = mcfg, d: VideoDataset = dataset
+            ) -> list[tuple[int, int, int]]:
+                return ws.predict(m, d, items, batch=config.batch_videos)
+
+            def record(rows: list[dict[str, Any]], d: str = dcfg.name, m: str = mcfg.name) -> None:
+                store.add_clean([{**r, "dataset": d, "model": m} for r in rows])
+
             selected = select_videos(
-                dataset, mapped,
-                lambda items, m=mcfg, d=dataset: ws.predict(m, d, items, batch=config.batch_videos),
+                dataset, mapped, predict,
                 seed=config.seed, videos_per_class=config.videos_per_class, max_classes=config.max_classes,
-                max_candidates=config.max_candidates, known=store.clean(dcfg.name, mcfg.name),
-                record=lambda rows, d=dcfg.name, m=mcfg.name: store.add_clean(
-                    [{**r, "dataset": d, "model": m} for r in rows]),
+                max_candidates=config.max_candidates, known=store.clean(dcfg.name, mcfg.name), record=record,
             )  # fmt: skip
             log.info("%s / %s: %d video(s) selected", dcfg.name, mcfg.name, len(selected))
             if k is None and any(s.targeted for s in config.settings) and selected:
@@ -54,7 +63,7 @@ def plan(config: CampaignConfig, ws: Workspace, store: ResultStore) -> list[Chun
             for meth in config.methods:
                 for s in config.settings:
                     tasks = [
-                        VideoTask(v.item, v.label, target_for(v.item.id, v.label, k, config.seed) if s.targeted
+                        VideoTask(v.item, v.label, _target(v.item.id, v.label, k, config.seed) if s.targeted
                                   else None, v.ordinal)
                         for v in selected
                     ]  # fmt: skip
@@ -62,6 +71,12 @@ def plan(config: CampaignConfig, ws: Workspace, store: ResultStore) -> list[Chun
                         part = tuple(tasks[i : i + config.batch_videos])
                         chunks.append(Chunk(dcfg, mcfg, meth, s, config.seed, part, config.device))
     return chunks
+
+
+def _target(video_id: str, label: int, k: int | None, seed: int) -> int:
+    if k is None:
+        raise ValueError("a targeted setting needs the model's number of classes")
+    return target_for(video_id, label, k, seed)
 
 
 def _scores_width(ws: Workspace, mcfg: Any, dataset: Any, item: Any) -> int:

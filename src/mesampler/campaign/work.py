@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import socket
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,7 +53,7 @@ Rows = list[tuple[dict[str, Any], dict[str, np.ndarray]]]
 def num_classes(model: Any) -> int | None:
     """The model's number of classes if it says so (spec, attribute or class list)."""
     spec = getattr(model, "spec", None)
-    if spec is not None and getattr(spec, "num_classes", 0):
+    if spec is not None and getattr(spec, "num_classes", None):
         return int(spec.num_classes)
     k = getattr(model, "num_classes", None)
     if isinstance(k, int) and k > 0:
@@ -100,11 +101,13 @@ class Workspace:
         size = cfg.size if cfg.size is not None else getattr(spec, "size", None)
         return frames, size
 
-    def predict(self, cfg: ModelConfig, dataset: VideoDataset, items: list[VideoItem], batch: int = 16):
+    def predict(
+        self, cfg: ModelConfig, dataset: VideoDataset, items: list[VideoItem], batch: int = 16
+    ) -> list[tuple[int, int, int]]:
         """Clean top-1 of each item's clip: ``[(prediction, clip start, clip frames), ...]`` (one query each)."""
         model = self.model(cfg)
         frames, size = self.clip_shape(cfg, model)
-        out = []
+        out: list[tuple[int, int, int]] = []
         for i in range(0, len(items), batch):
             clips = [dataset.clip(it, frames=frames, size=size) for it in items[i : i + batch]]
             groups: dict[tuple, list[int]] = {}
@@ -124,6 +127,16 @@ def _to_numpy(a: Any) -> np.ndarray:
     if hasattr(a, "detach"):
         return a.detach().float().cpu().numpy()
     return np.asarray(a)
+
+
+def _targets(videos: Sequence[VideoTask]) -> list[int]:
+    """The targets of a targeted chunk's videos (every one has a target)."""
+    out = []
+    for v in videos:
+        if v.target is None:
+            raise ValueError(f"video {v.item.id!r} of a targeted chunk has no target")
+        out.append(v.target)
+    return out
 
 
 def run_chunk(ws: Workspace, chunk: Chunk) -> Rows:
@@ -148,7 +161,7 @@ def run_chunk(ws: Workspace, chunk: Chunk) -> Rows:
         model,
         [c.video for c in clips],
         labels=[v.label for v in chunk.videos],
-        targets=[v.target for v in chunk.videos] if s.targeted else None,
+        targets=_targets(chunk.videos) if s.targeted else None,
         method=chunk.method.method,
         motions=motions if uses_motion else None,
         eps=s.eps,

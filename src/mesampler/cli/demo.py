@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -44,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         callback=bar,
     )
-    if hasattr(bar, "close"):
+    if bar is not None and hasattr(bar, "close"):
         bar.close()
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
@@ -78,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _correct_clip(model: object, clip_index: int) -> tuple[np.ndarray, np.ndarray, int]:
+def _correct_clip(model: Callable[[np.ndarray], Any], clip_index: int) -> tuple[np.ndarray, np.ndarray, int]:
     """The first held-out test-bed clip (from ``clip_index`` on) that the model classifies correctly."""
     from mesampler import testbed
 
@@ -91,14 +93,14 @@ def _correct_clip(model: object, clip_index: int) -> tuple[np.ndarray, np.ndarra
     raise RuntimeError("the test-bed model misclassified 100 clips in a row: its checkpoint is broken")
 
 
-def _progress(disabled: bool):  # noqa: ANN202
+def _progress(disabled: bool) -> Callable[[dict[str, Any]], None] | None:
     if disabled:
         return None
     from tqdm import tqdm
 
     bar = tqdm(desc="attack", unit="q")
 
-    def update(event: dict) -> None:
+    def update(event: dict[str, Any]) -> None:
         q = event["queries"][0]
         bar.update(q - bar.n)
         bar.set_postfix(loss=f"{event['loss'][0]:.3f}", top1=event["top1"][0], p=f"{event['top1_prob'][0]:.2f}")

@@ -7,8 +7,12 @@ deterministic clip per video, so a clip depends only on the file and the model's
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from mesampler.video import VideoError, read_video, video_info
+
+if TYPE_CHECKING:
+    from mesampler.datasets.base import Clip
 
 
 def clip_window(n_frames: int, frames: int | None) -> tuple[int, int]:
@@ -21,7 +25,7 @@ def clip_window(n_frames: int, frames: int | None) -> tuple[int, int]:
     return (n_frames - frames) // 2, frames
 
 
-def sample_clip(path: str | os.PathLike, *, frames: int | None, size: int | None):
+def sample_clip(path: str | os.PathLike, *, frames: int | None, size: int | None) -> Clip:
     """Clip of ``path``: centre ``frames`` frames (all if ``None``), resized so the short side is ``size`` and
     centre-cropped ``size×size`` (native size if ``None``) -> :class:`~mesampler.datasets.base.Clip`
     holding ``(T, H, W, 3) uint8``.

@@ -16,7 +16,7 @@ from mesampler.datasets.files import VIDEO_SUFFIXES, log
 COLUMNS = ("label", "youtube_id", "time_start", "time_end")
 
 
-def clip_stem(youtube_id: str, start: float, end: float) -> str:
+def clip_stem(youtube_id: str, start: float | str, end: float | str) -> str:
     """File stem of a trimmed Kinetics clip: ``<id>_<start:06d>_<end:06d>``."""
     return f"{youtube_id}_{int(float(start)):06d}_{int(float(end)):06d}"
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from mesampler.datasets.base import VideoDataset, VideoItem
 from mesampler.datasets.files import find_dir, resolve_videos
 
 
-def _json(path: Path):
+def _json(path: Path) -> Any:
     if not path.is_file():
         raise FileNotFoundError(f"Something-Something V2: {path} not found")
     try:

@@ -118,7 +118,7 @@ class EfficientNetLite0(nn.Module):
     @torch.no_grad()
     def fuse_batchnorm(self) -> EfficientNetLite0:
         """Fold every batch norm into the convolution before it (inference only; in place)."""
-        pairs = [(self, "_conv_stem", "_bn0"), (self, "_conv_head", "_bn1")]
+        pairs: list[tuple[nn.Module, str, str]] = [(self, "_conv_stem", "_bn0"), (self, "_conv_head", "_bn1")]
         for b in self._blocks:
             if b.expand:
                 pairs.append((b, "_expand_conv", "_bn0"))
@@ -127,11 +127,15 @@ class EfficientNetLite0(nn.Module):
             conv, bn = getattr(owner, conv_name), getattr(owner, bn_name)
             if not isinstance(bn, nn.BatchNorm2d):
                 continue
+            if bn.running_mean is None or bn.running_var is None:
+                raise ValueError(f"{bn_name}: a batch norm without running statistics cannot be folded")
             scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
             fused = nn.Conv2d(
                 conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
                 groups=conv.groups, bias=True,
             )  # fmt: skip
+            if fused.bias is None:  # pragma: no cover - created with bias=True
+                raise RuntimeError("the fused convolution has no bias")
             fused.weight.copy_(conv.weight * scale[:, None, None, None])
             fused.bias.copy_(bn.bias - bn.running_mean * scale)
             setattr(owner, conv_name, fused.to(conv.weight.device))
@@ -178,7 +182,7 @@ def create_efficientnet_lite0(
     if fuse:
         net.fuse_batchnorm()
     if channels_last:
-        net = net.to(memory_format=torch.channels_last)
+        net = net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # stubs lack memory_format
     return net.to(device)
 
 

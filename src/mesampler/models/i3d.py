@@ -130,14 +130,14 @@ def _max_axis(x: torch.Tensor, dim: int, kernel: int, stride: int) -> torch.Tens
         padded[tuple(idx)] = x
         x = padded
     n_out = (x.shape[dim] - kernel) // stride + 1
-    out: torch.Tensor | None = None
+    res: torch.Tensor | None = None
     for j in range(kernel):
         idx = [slice(None)] * x.ndim
         idx[dim] = slice(j, j + (n_out - 1) * stride + 1, stride)
         part = x[tuple(idx)]
-        out = part.clone() if out is None else torch.maximum(out, part, out=out)
-    assert out is not None
-    return out
+        res = part.clone() if res is None else torch.maximum(res, part, out=res)
+    assert res is not None
+    return res
 
 
 class MaxPoolSame(nn.Module):
@@ -213,7 +213,7 @@ class InceptionI3d(nn.Module):
 
 def _fold_units(params: dict[str, np.ndarray], stats: dict[str, np.ndarray]) -> dict[str, tuple[np.ndarray, ...]]:
     """Per unit path (e.g. ``Mixed_3b/Branch_1/Conv3d_0b_3x3``): ``(weight (O, I, kt, kh, kw), bias (O,))``."""
-    units = {}
+    units: dict[str, tuple[np.ndarray, ...]] = {}
     for key, kernel in params.items():
         if not key.endswith("/Conv_0/kernel"):
             continue
@@ -335,7 +335,7 @@ def create_i3d_k400(
         raise ValueError(f"i3d-k400 needs frames >= {MIN_FRAMES}, got {frames}")
     net = load_i3d(weights, download=download) if pretrained else InceptionI3d(400).eval()
     if channels_last:
-        net = net.to(memory_format=torch.channels_last_3d)
+        net = net.to(memory_format=torch.channels_last_3d)  # type: ignore[call-overload]  # stubs lack memory_format
     return VideoModel(
         net,
         I3D_K400,

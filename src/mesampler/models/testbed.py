@@ -79,5 +79,5 @@ def create_testbed(*, device: str | torch.device = "cpu", batch_size: int = 64) 
     Clips of any size are resized (short side) and centre-cropped to 64x64; all frames are used.
     BatchNorm and the frame differences are folded into the convolutions (same logits to ~1e-6).
     """
-    net = fuse_for_inference(load_net()).to(memory_format=torch.channels_last_3d)
+    net = fuse_for_inference(load_net()).to(memory_format=torch.channels_last_3d)  # type: ignore[call-overload]
     return VideoModel(net, SPEC, classes=CLASSES, device=device, batch_size=batch_size, resize=True, frames=None)

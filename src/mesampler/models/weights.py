@@ -17,6 +17,7 @@ model-specific ``convert`` function and cached as safetensors. Pickles are read 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import io
 import logging
 import os
@@ -29,6 +30,7 @@ import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -102,20 +104,19 @@ class UnsafePickleError(pickle.UnpicklingError):
     """A pickle referred to something other than numpy arrays and plain containers."""
 
 
-def _numpy_reconstruct() -> Callable[..., Any]:
+def _multiarray() -> ModuleType:
     try:
-        from numpy._core.multiarray import _reconstruct  # numpy >= 2
+        return importlib.import_module("numpy._core.multiarray")  # numpy >= 2
     except ImportError:  # pragma: no cover - numpy 1.x
-        from numpy.core.multiarray import _reconstruct
-    return _reconstruct
+        return importlib.import_module("numpy.core.multiarray")
+
+
+def _numpy_reconstruct() -> Callable[..., Any]:
+    return _multiarray()._reconstruct
 
 
 def _numpy_scalar() -> Callable[..., Any]:
-    try:
-        from numpy._core.multiarray import scalar
-    except ImportError:  # pragma: no cover - numpy 1.x
-        from numpy.core.multiarray import scalar
-    return scalar
+    return _multiarray().scalar
 
 
 def _allowed_globals() -> dict[tuple[str, str], Any]:

@@ -11,7 +11,7 @@ import os
 import typing
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import av
 import numpy as np
@@ -42,9 +42,23 @@ DEFAULT_TRACE: TraceMode = "accurate"
 Source = str | os.PathLike | np.ndarray
 
 
-def _mv_fixed(frames: Iterable, gop: int, mode: TraceMode, partial: bool, threads: int):
+def _traced(acc: np.ndarray | None) -> np.ndarray:
+    """The motion map ``-acc`` of a GOP traced frame by frame (``acc`` is set from its first P-frame on)."""
+    if acc is None:  # pragma: no cover - a map is taken only at a GOP's P-frames
+        raise RuntimeError("no P-frame was traced in this GOP")
+    return -acc
+
+
+def _mv_fixed(
+    frames: Iterable, gop: int, mode: TraceMode, partial: bool, threads: int
+) -> tuple[list[np.ndarray], list[tuple[int, int]], int, tuple[int, int]]:
     """Fixed GOPs: ``"accurate"`` buffers each GOP's block fields and traces them compiled at its last frame."""
-    maps, intervals, n, acc, grid, fields, shape = [], [], 0, None, None, [], (0, 0)
+    maps: list[np.ndarray] = []
+    intervals: list[tuple[int, int]] = []
+    n, shape = 0, (0, 0)
+    acc: np.ndarray | None = None
+    grid: np.ndarray | None = None
+    fields: list[np.ndarray] = []
     for cf, h, w in coded_frames(frames, gop=gop, threads=threads):
         n += 1
         shape = (h, w)
@@ -56,10 +70,10 @@ def _mv_fixed(frames: Iterable, gop: int, mode: TraceMode, partial: bool, thread
             grid = pixel_grid(h, w) if grid is None else grid
             acc = trace_step(acc, dense_field(cf.mvs, h, w, mode=mode), grid, mode=mode)
         if cf.index % gop == gop - 1:
-            maps.append(trace_gop(fields, h, w) if mode == "accurate" else -acc)
+            maps.append(trace_gop(fields, h, w) if mode == "accurate" else _traced(acc))
             intervals.append((cf.index - gop + 1, gop))
     if partial and n % gop >= 2:
-        maps.append(trace_gop(fields, *shape) if mode == "accurate" else -acc)
+        maps.append(trace_gop(fields, *shape) if mode == "accurate" else _traced(acc))
         intervals.append((n - n % gop, n % gop))
     return maps, intervals, n, shape
 
@@ -86,19 +100,19 @@ def _compute(
     threads: int,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """-> ``maps (N, h, w, 2) float32``, ``intervals (N, 2) int64`` (start, length), number of frames read."""
-    is_path = not isinstance(source, np.ndarray)
-    name = str(source) if is_path else "frames"
-    array = None if is_path else as_uint8_frames(source)
+    path = None if isinstance(source, np.ndarray) else source
+    name = str(path) if path is not None else "frames"
+    array = as_uint8_frames(source) if isinstance(source, np.ndarray) else None
     if array is not None and frames is not None:
         array = array[:frames]
     if kind == "flow":
-        if is_path:
-            array = read_video(source, frames=frames, size=size)
-        elif size is not None:
+        if path is not None:
+            array = read_video(path, frames=frames, size=size)
+        elif array is not None and size is not None:
             array = resize_crop_frames(array, size)
-    elif is_path:
+    elif path is not None:
         try:
-            array_iter = iter_video_frames(source, frames=frames, threads=threads)
+            array_iter = iter_video_frames(path, frames=frames, threads=threads)
         except av.FFmpegError as e:  # pragma: no cover - iter_video_frames wraps these
             raise VideoError(f"{name}: {e}") from e
     src = array if array is not None else array_iter
@@ -111,14 +125,17 @@ def _compute(
             n = len(fields) + 1
             shape = fields[0].shape[:2] if fields else (0, 0)
         else:
-            n, shape = len(array), array.shape[1:3]
+            if array is None:  # pragma: no cover - "flow" always has its frames (read or given) by now
+                raise RuntimeError("flow maps need the video's frames")
+            video = array
+            n, shape = len(video), video.shape[1:3]
             fields = None
         if n < 2:
             maps, intervals = [], []
         elif improved:
             if fields is None:
                 solver = tvl1()
-                fields = [tvl1_flow(array[t], array[t - 1], solver=solver) for t in range(1, n)]
+                fields = [tvl1_flow(video[t], video[t - 1], solver=solver) for t in range(1, n)]
             intervals = choose_intervals(fields, gop=gop)
             trace = mode if kind == "mv" else "accurate"
             maps = [accumulate(fields[s : s + ln - 1], mode=trace) for s, ln in intervals]
@@ -126,14 +143,14 @@ def _compute(
             intervals = [(i * gop, gop) for i in range(n // gop)]
             if partial and n % gop >= 2:
                 intervals.append((n - n % gop, n % gop))
-            maps = [flow_map(array[s : s + ln], mode=flow_mode) for s, ln in intervals]
+            maps = [flow_map(video[s : s + ln], mode=flow_mode) for s, ln in intervals]
     if n < 2:
         raise VideoError(f"{name}: {n} frame(s); motion maps need at least 2 frames")
     out = np.stack(maps).astype(np.float32) if maps else np.zeros((0, *shape, 2), np.float32)
     return out, np.asarray(intervals, np.int64).reshape(-1, 2), n
 
 
-def _cached(source: Source, *, cache: bool, **params) -> tuple[np.ndarray, np.ndarray, int]:
+def _cached(source: Source, *, cache: bool, **params: Any) -> tuple[np.ndarray, np.ndarray, int]:
     if isinstance(source, np.ndarray) or not cache:
         return _compute(source, **params)
     if not Path(source).is_file():

@@ -28,13 +28,13 @@ def _gray(frame: np.ndarray) -> np.ndarray:
 
 def tvl1() -> cv2.optflow.DualTVL1OpticalFlow:
     """OpenCV's Dual TV-L1 with its default parameters (tau 0.25, lambda 0.15, theta 0.3, 5 scales, 5 warps)."""
-    return cv2.optflow.DualTVL1OpticalFlow_create()
+    return cv2.optflow.DualTVL1OpticalFlow.create()
 
 
 def tvl1_flow(src: np.ndarray, dst: np.ndarray, *, solver: cv2.optflow.DualTVL1OpticalFlow | None = None) -> np.ndarray:
     """Flow ``(H, W, 2) float32`` in pixels with ``src(x) ≈ dst(x + flow(x))``; frames ``(H, W, 3) uint8`` RGB."""
     solver = solver or tvl1()
-    return solver.calc(_gray(src), _gray(dst), None)
+    return solver.calc(_gray(src), _gray(dst), None)  # type: ignore[call-overload]  # stubs: flow may be None
 
 
 def flow_map(frames: np.ndarray, *, mode: FlowMode = "direct") -> np.ndarray:

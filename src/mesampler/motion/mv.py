@@ -13,10 +13,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from itertools import islice
+from typing import TYPE_CHECKING
 
 import av
 import cv2
 import numpy as np
+
+if TYPE_CHECKING:
+    from av.video.codeccontext import VideoCodecContext
 
 # Fixed MPEG-4 quantiser, chosen by benchmarks/bench_motion.py ("quantiser": q 1-4 side by side). CoViAR re-encodes
 # with -q:v 1, but there q 1 put only 60 % of object pixels within 0.5 px at one synthetic sub-pixel speed (q 2 and
@@ -50,11 +54,11 @@ def _yuv_frame(frame: av.VideoFrame | np.ndarray) -> tuple[av.VideoFrame, int, i
     h, w = frame.shape[:2]
     if h % 2 or w % 2:
         frame = np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
-    yuv = cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2YUV_I420)
+    yuv: np.ndarray = cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2YUV_I420)
     return av.VideoFrame.from_ndarray(yuv, format="yuv420p"), h, w
 
 
-def _codecs(width: int, height: int, gop: int, threads: int) -> tuple[av.CodecContext, av.CodecContext]:
+def _codecs(width: int, height: int, gop: int, threads: int) -> tuple[VideoCodecContext, VideoCodecContext]:
     enc = av.CodecContext.create("mpeg4", "w")
     enc.width, enc.height, enc.pix_fmt = width, height, "yuv420p"
     enc.time_base = _TIME_BASE
@@ -77,12 +81,15 @@ def coded_frames(
 
     ``frames``: decoded ``av.VideoFrame`` objects or ``(H, W, 3) uint8`` arrays, all the same size.
     """
-    enc = dec = None
-    shape = None
+    enc: VideoCodecContext | None = None
+    dec: VideoCodecContext | None = None
+    shape: tuple[int, int] | None = None
     index = 0
 
-    def drain(packets: list[av.Packet]) -> Iterator[tuple[CodedFrame, int, int]]:
+    def drain(packets: Iterable[av.Packet | None]) -> Iterator[tuple[CodedFrame, int, int]]:
         nonlocal index
+        if dec is None or shape is None:  # pragma: no cover - drained only after the first frame opened the codecs
+            raise RuntimeError("no frame was encoded yet")
         for packet in packets:
             for out in dec.decode(packet):
                 sd = out.side_data.get("MOTION_VECTORS")
@@ -98,7 +105,7 @@ def coded_frames(
     while chunk := list(islice(source, size)):  # stages take turns per chunk: each keeps its data in cache
         for frame in chunk:
             vf, h, w = _yuv_frame(frame)
-            if enc is None:
+            if enc is None or dec is None or shape is None:  # the first frame (all three are set together)
                 shape = (h, w)
                 enc, dec = _codecs(vf.width, vf.height, gop, threads)
             elif (h, w) != shape:
@@ -109,7 +116,7 @@ def coded_frames(
             i += 1
         yield from drain(pending)
         pending = []
-        size = max(1, CHUNK_PIXELS // (shape[0] * shape[1]))
+        size = max(1, CHUNK_PIXELS // (h * w))  # every frame has frame 0's size (checked above)
     if enc is None:
         return
     yield from drain(enc.encode(None))

@@ -38,8 +38,15 @@ def class_name(c: int | None, classes: Sequence[str] | None) -> str:
 def summary_text(r: AttackResult, classes: Sequence[str] | None = None) -> str:
     """Short human summary of one result."""
     goal = f"target {class_name(r.target, classes)}" if r.targeted else "untargeted"
+    if r.misclassified:
+        return (
+            f"MISCLASSIFIED, not attacked: the model calls the clean clip {class_name(r.adv_label, classes)} "
+            f"(p={r.clean_prob:.2f}), not the given label {class_name(r.label, classes)}; "
+            f"{r.queries} query spent. The paper attacks correctly classified videos only."
+        )
     verdict = "SUCCESS" if r.success else "failed"
-    return "\n".join(
+    source = "" if r.label_given else f"label = the model's clean top-1, p={r.clean_prob:.2f}\n"
+    return source + "\n".join(
         [
             f"{verdict}: {class_name(r.label, classes)} -> {class_name(r.adv_label, classes)} "
             f"({goal}, {r.method}, {r.loss} loss)",

@@ -3,7 +3,7 @@
 Everything here satisfies the black-box contract ``(N, T, H, W, 3) float32 in [0, 1] -> (N, K)``
 scores (numpy or torch in; the same kind out). Start from :func:`load_model`, which accepts a
 registered name, an ONNX or TorchScript file, an ``http(s)://`` URL, an ``nn.Module`` or a callable.
-Models behind HTTP live in :mod:`mesampler.remote` (re-exported here for convenience).
+Models behind HTTP live in :mod:`mesampler.remote`.
 """
 
 from mesampler.models.adapters.callable import CallableModel
@@ -11,20 +11,14 @@ from mesampler.models.adapters.load import MODEL_SUFFIXES, load_model
 from mesampler.models.adapters.module import ModuleModel, from_module
 from mesampler.models.adapters.onnx_model import ONNXModel, from_onnx
 from mesampler.models.adapters.torchscript import from_torchscript
-from mesampler.remote import HTTPModel, ModelServer, RemoteModelError, make_server, serve_in_thread
 
 __all__ = [
     "MODEL_SUFFIXES",
     "CallableModel",
-    "HTTPModel",
-    "ModelServer",
     "ModuleModel",
     "ONNXModel",
-    "RemoteModelError",
     "from_module",
     "from_onnx",
     "from_torchscript",
     "load_model",
-    "make_server",
-    "serve_in_thread",
 ]

@@ -1,0 +1,133 @@
+"""The shape every method and model shares: one registry, one defaults record per method, explicit run state."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+import mesampler
+from mesampler.attacks import ATTACKS, attack_params, create_attack, method_spec
+from mesampler.attacks.checkpoint import Checkpoint
+from mesampler.attacks.methods.me_sampler import MESamplerDefaults, PriorDefaults
+from mesampler.models.protocol import model_info
+from mesampler.registry import Registry, UnknownName
+
+
+def test_registry_suggests_close_names() -> None:
+    with pytest.raises(ValueError, match="unknown method 'me-sampeler'.*did you mean 'me-sampler'"):
+        method_spec("me-sampeler")
+    with pytest.raises(KeyError):
+        ATTACKS.get("nope")
+    reg: Registry[int] = Registry("widget")
+    reg.add("alpha", lambda: 1, paper="x")
+    assert reg.create("alpha") == 1 and reg.meta("alpha", "paper") == "x" and "alpha" in reg
+    with pytest.raises(UnknownName, match="unknown widget 'alpah'.*did you mean 'alpha'"):
+        reg.get("alpah")
+
+
+@pytest.mark.parametrize("name", ATTACKS.names())
+def test_every_method_has_one_frozen_record_citing_its_paper(name: str) -> None:
+    spec = method_spec(name)
+    assert dataclasses.is_dataclass(spec.defaults) and spec.defaults.__dataclass_params__.frozen  # type: ignore[attr-defined]
+    assert spec.paper and spec.summary
+    record = spec.defaults()
+    assert attack_params(name) == {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        record.lr = 1.0  # type: ignore[misc]
+
+
+def test_ablations_share_me_samplers_record() -> None:
+    assert method_spec("s-value").defaults is MESamplerDefaults
+    assert method_spec("multi-noise").defaults is PriorDefaults and issubclass(MESamplerDefaults, PriorDefaults)
+    assert issubclass(method_spec("u-sample").defaults, MESamplerDefaults)
+
+
+def test_unknown_parameter_names_the_close_one() -> None:
+    with pytest.raises(TypeError, match=r"unknown parameter\(s\) \['intervall'\].*did you mean 'interval'"):
+        create_attack("me-sampler", intervall=3)
+
+
+def test_cli_help_lists_each_methods_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    from mesampler.cli.main import main
+
+    with pytest.raises(SystemExit):
+        main(["attack", "--help"])
+    out = capsys.readouterr().out
+    for name in ATTACKS.names():
+        assert f"  {name}: " in out
+    assert "interval=10" in out and "samples=50" in out
+
+
+def test_any_module_imports_first() -> None:
+    """No import cycle: every module can be the first mesampler module a program imports."""
+    code = (
+        "import importlib, pkgutil, sys, mesampler\n"
+        "names = sorted(m.name for m in pkgutil.walk_packages(mesampler.__path__, 'mesampler.'))\n"
+        "bad = []\n"
+        "for n in names:\n"
+        "    for k in [k for k in sys.modules if k.split('.')[0] == 'mesampler']: del sys.modules[k]\n"
+        "    try: importlib.import_module(n)\n"
+        "    except Exception as e: bad.append((n, repr(e)))\n"
+        "print(len(names), bad)\n"
+        "sys.exit(1 if bad else 0)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+class Linear:
+    """A fixed linear scorer over flattened videos."""
+
+    def __init__(self, shape: tuple[int, ...], k: int = 3, seed: int = 0) -> None:
+        self.w = np.random.default_rng(seed).normal(size=(int(np.prod(shape)), k)).astype(np.float32)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return x.reshape(len(x), -1) @ self.w
+
+
+def test_checkpoint_holds_only_tensors_and_plain_values(tmp_path) -> None:
+    """The saved state loads with weights_only=True: no pickled object graphs."""
+    rng = np.random.default_rng(0)
+    video = rng.random((4, 8, 8, 3)).astype(np.float32)
+    model = Linear(video.shape)
+    ck = Checkpoint(tmp_path / "ck.pt", every_s=0)
+    saved: list[dict] = []
+    orig = ck.clear
+    ck.clear = lambda: saved.append(torch.load(ck.path, weights_only=True))  # type: ignore[method-assign]
+    mesampler.attack(model, video, max_queries=40, eps=0.01, checkpoint=ck)
+    ck.clear = orig  # type: ignore[method-assign]
+    state = saved[0]
+    assert set(state) >= {"format", "key", "loop", "method", "generators", "oracle"}
+    assert isinstance(state["method"]["estimator"]["g"], torch.Tensor)
+    assert isinstance(state["method"]["estimator"]["sampler"]["chosen"], torch.Tensor)
+
+
+def test_crafted_checkpoint_cannot_run_code(tmp_path) -> None:
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):  # type: ignore[no-untyped-def]
+            return (open, (str(marker), "w"))
+
+    path = tmp_path / "ck.pt"
+    torch.save({"format": 2, "key": "", "loop": Payload()}, path)
+    video = np.random.default_rng(1).random((4, 8, 8, 3)).astype(np.float32)
+    with pytest.raises(ValueError, match="not a readable mesampler checkpoint"):
+        mesampler.attack(Linear(video.shape), video, max_queries=20, checkpoint=path)
+    assert not marker.exists()
+
+
+def test_model_info_reads_optional_attributes() -> None:
+    class Bare:
+        def __call__(self, x: np.ndarray) -> np.ndarray:
+            return np.zeros((len(x), 2), np.float32)
+
+    assert model_info(Bare()) == model_info(Bare()) and model_info(Bare()).frames is None
+    tb = mesampler.models.create("testbed-motion")
+    info = model_info(tb)
+    assert (info.frames, info.size, info.num_classes, info.accepts_torch) == (16, 64, len(tb.classes), True)
