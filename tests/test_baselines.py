@@ -63,6 +63,7 @@ def test_invariants_while_stepping(method: str, seed: int, eps: float, budget: i
     clean = int(model(video[None]).argmax())
     model.videos_seen = 0
     target = (clean + 1) % 4 if targeted else None
+    budget = max(budget, create_attack(method, **small(method)).queries_per_iteration)  # less is refused
     r = mesampler.attack(
         model, video, target=target, method=method, motion=random_maps(rng, 3, 5, 6), eps=eps,
         max_queries=budget, seed=seed, **small(method),

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import mesampler
-from mesampler.attacks import LOSSES, list_attacks
+from mesampler.attacks import LOSSES, create_attack, list_attacks
 from toymodels import CountingLinear, random_maps
 
 
@@ -48,6 +48,12 @@ def test_invariants(case: dict) -> None:
     clean = int(model(x[None]).argmax())
     model.videos_seen = 0
     target = (clean + 1) % case["k"] if case["targeted"] else None
+    if case["budget"] < create_attack(case["method"]).queries_per_iteration:  # refused before any query
+        with pytest.raises(ValueError, match="below one iteration"):
+            mesampler.attack(model, case["video"], target=target, method=case["method"], motion=case["maps"],
+                             max_queries=case["budget"])  # fmt: skip
+        assert model.videos_seen == 0
+        return
     r = mesampler.attack(
         model,
         case["video"],
@@ -82,7 +88,7 @@ def test_batch_equals_single_and_counts_per_video(method: str) -> None:
     videos = [rng.random(shape).astype(np.float32) for _ in range(5)]
     maps = [random_maps(rng, 3, 6, 6) for _ in range(5)]
     batch_model = CountingLinear(shape, 4, seed=2, scale=8)
-    budgets = 31
+    budgets = max(31, 2 * create_attack(method).queries_per_iteration)  # e-nes and v-bad need more
     batch = mesampler.attack_batch(batch_model, videos, method=method, motions=maps, max_queries=budgets, seed=10)
     assert batch_model.videos_seen == sum(r.queries for r in batch)
     # one call for the clean labels, then per iteration one call of probes and one of checks

@@ -93,3 +93,157 @@ def test_cli_uses_the_size_an_http_model_advertises(tmp_path: Path) -> None:
     finally:
         server.close()
     assert code == 0
+
+
+class Linear:
+    def __init__(self, shape: tuple[int, ...] = SHAPE, k: int = 3, seed: int = 0) -> None:
+        self.w = np.random.default_rng(seed).normal(size=(int(np.prod(shape)), k)).astype(np.float32) * 4
+        self.calls = 0
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        self.calls += 1
+        return x.reshape(len(x), -1) @ self.w
+
+
+class InterruptedAt(Linear):
+    def __init__(self, at: int) -> None:
+        super().__init__()
+        self.at = at
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        if self.calls + 1 == self.at:
+            self.calls += 1
+            raise KeyboardInterrupt
+        return super().__call__(x)
+
+
+def test_ctrl_c_saves_the_state_and_resume_ends_as_uninterrupted(tmp_path: Path) -> None:
+    video = _video(2)
+    kw = {"eps": 0.01, "max_queries": 90, "method": "multi-noise", "seed": 4}
+    whole = mesampler.attack(Linear(), video, **kw)
+    ck = tmp_path / "ck.pt"
+    with pytest.raises(KeyboardInterrupt):
+        mesampler.attack(InterruptedAt(12), video, checkpoint=mesampler.attacks.checkpoint.Checkpoint(ck, every_s=1e9),
+                         **kw)  # fmt: skip
+    assert ck.is_file()
+    resumed = mesampler.attack(Linear(), video, checkpoint=ck, **kw)
+    assert (resumed.queries, resumed.success, resumed.adv_label) == (whole.queries, whole.success, whole.adv_label)
+    np.testing.assert_array_equal(resumed.adversarial, whole.adversarial)
+
+
+def test_model_output_that_requires_grad_is_accepted() -> None:
+    class Grad(torch.nn.Module):
+        accepts_torch = True
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.lin = torch.nn.Linear(int(np.prod(SHAPE)), 3)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.lin(x.flatten(1))  # no torch.no_grad(): the scores require grad
+
+    r = mesampler.attack(Grad(), _video(), max_queries=30)
+    assert r.queries <= 30
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"seed": -1}, ValueError, "must be a non-negative int, got -1"),
+        ({"max_queries": 2.7}, TypeError, "max_queries must be an int"),
+        ({"max_queries": True}, TypeError, "max_queries must be an int"),
+        ({"max_queries": 2}, ValueError, r"below one iteration of 'me-sampler' \(3 queries\)"),
+        ({"max_queries": 50, "method": "e-nes"}, ValueError, r"\(51 queries\); give at least 51"),
+        ({"batch_size": 0}, ValueError, "batch_size must be an int >= 1"),
+    ],
+)
+def test_bad_numbers_are_refused_before_any_query(kwargs: dict, error: type[Exception], message: str) -> None:
+    model = Linear()
+    with pytest.raises(error, match=message):
+        mesampler.attack(model, _video(), **kwargs)
+    assert model.calls == 0
+
+
+def test_readme_import_style_works() -> None:
+    import subprocess
+    import sys
+
+    code = "import mesampler; m = mesampler.models.create('testbed-motion'); print(m.spec.frames)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "16", done.stderr
+
+
+def test_8bit_output_stays_in_the_eps_ball() -> None:
+    from mesampler.video.transform import quantise_in_ball
+
+    rng = np.random.default_rng(0)
+    clean = rng.integers(0, 256, (2, 4, 4, 3), dtype=np.uint8)
+    eps = 0.03  # 7.65 levels: plain rounding can give 8 levels = 0.0314
+    adv = np.clip(clean / 255 + rng.choice([-eps, eps], clean.shape), 0, 1).astype(np.float32)
+    assert np.abs(np.rint(adv * 255) - clean).max() / 255 > eps  # the defect: rounding leaves the ball
+    q = quantise_in_ball(adv, clean, eps)
+    assert np.abs(q.astype(int) - clean).max() / 255 <= eps
+    assert np.abs(q / 255 - adv).max() <= 1.5 / 255
+
+
+@pytest.fixture(scope="module")
+def clip_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from mesampler import testbed
+    from mesampler.video import write_video
+
+    videos, _, _ = testbed.make_dataset(3, testbed.TEST_SEED)
+    path = tmp_path_factory.mktemp("clips") / "clip.mkv"
+    write_video(path, videos[2], fps=10)
+    return path
+
+
+def _cli(*argv: str) -> int:
+    from mesampler.cli.main import main
+
+    return main(["attack", *argv, "--model", "testbed-motion", "--no-progress"])
+
+
+def test_cli_refuses_an_output_that_is_a_file(tmp_path: Path, clip_path: Path, capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "taken"
+    out.write_text("x")
+    assert _cli(str(clip_path), "--out", str(out), "--max-queries", "9") != 0
+    assert "exists and is not a folder" in capsys.readouterr().err
+
+
+def test_cli_frames_beyond_the_video_needs_pad(tmp_path: Path, clip_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert _cli(str(clip_path), "--out", str(tmp_path / "a"), "--frames", "40", "--max-queries", "9") != 0
+    assert "--pad" in capsys.readouterr().err
+    assert _cli(str(clip_path), "--out", str(tmp_path / "b"), "--frames", "40", "--pad", "--max-queries", "9") == 0
+    import json
+
+    assert json.loads((tmp_path / "b" / "summary.json").read_text())["clip"]["frames"] == 40
+
+
+def test_cli_keeps_the_checkpoint_until_outputs_are_written(
+    tmp_path: Path, clip_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mesampler.video as V
+
+    def full_disk(*a: object, **k: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(V, "write_video", full_disk)
+    out = tmp_path / "o"
+    with pytest.raises(OSError):
+        _cli(str(clip_path), "--out", str(out), "--max-queries", "9", "--checkpoint-every", "0")
+    assert (out / "checkpoint.pt").is_file()  # the attack can be resumed
+    assert not (out / "adversarial.mkv").exists() and not list(out.glob(".*tmp*"))
+
+
+def test_cli_summary_states_the_8bit_linf(tmp_path: Path, clip_path: Path) -> None:
+    import json
+
+    assert _cli(str(clip_path), "--out", str(tmp_path / "s"), "--max-queries", "30", "--eps", "0.03") == 0
+    s = json.loads((tmp_path / "s" / "summary.json").read_text())
+    assert s["linf_8bit"] <= 0.03
+    from mesampler.video import read_video
+
+    adv = read_video(tmp_path / "s" / "adversarial.mkv")
+    clean = read_video(tmp_path / "s" / "clean.mkv")
+    assert np.abs(adv.astype(int) - clean.astype(int)).max() / 255 <= 0.03
+    assert not (tmp_path / "s" / "checkpoint.pt").exists()

@@ -20,7 +20,8 @@ try:
 except PackageNotFoundError:  # running from a source tree
     __version__ = "0.0.0+src"
 
+from mesampler import models  # noqa: E402  (so that `mesampler.models.create(...)` works after `import mesampler`)
 from mesampler.api import attack, attack_batch  # noqa: E402
 from mesampler.attacks.result import AttackResult  # noqa: E402
 
-__all__ = ["AttackResult", "__version__", "attack", "attack_batch"]
+__all__ = ["AttackResult", "__version__", "attack", "attack_batch", "models"]

@@ -131,6 +131,13 @@ def attack_batch(
         return []
     plan = _validate(videos, labels, targets, method, motions, eps, max_queries, loss, seed, seeds, params)
     attack = ATTACKS.get(method)(plan.record)  # built once, before any query: bad values fail here
+    if plan.max_queries < attack.queries_per_iteration:
+        raise ValueError(
+            f"max_queries={plan.max_queries} is below one iteration of {method!r} "
+            f"({attack.queries_per_iteration} queries); give at least {attack.queries_per_iteration}"
+        )
+    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
+        raise ValueError(f"batch_size must be an int >= 1 or None, got {batch_size!r}")
     dev = torch.device(device) if device is not None else model_device(model)
     groups: dict[tuple[int, ...], list[int]] = {}
     for i, x in enumerate(plan.videos):
@@ -163,7 +170,7 @@ def attack_batch(
             )
             r.params, r.wall_time_s, r.label_given = plan.params, elapsed, plan.labels[i] is not None
             results[i] = r
-    if ckpt is not None:
+    if ckpt is not None and ckpt.remove_when_done:
         ckpt.clear()
     return [results[i] for i in range(len(videos))]
 
@@ -212,6 +219,12 @@ def _validate(
             raise ValueError(f"seeds[{i}] must be a non-negative int, got {s_!r}")
     targeted = targets is not None
     default = TARGETED if targeted else UNTARGETED
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    if max_queries is not None and (isinstance(max_queries, bool) or not isinstance(max_queries, (int, np.integer))):
+        raise TypeError(f"max_queries must be an int (a number of queries), got {max_queries!r}")
+    if eps is not None and (isinstance(eps, bool) or not isinstance(eps, (int, float, np.floating))):
+        raise TypeError(f"eps must be a number, got {eps!r}")
     eps = default.eps if eps is None else float(eps)
     max_queries = default.max_queries if max_queries is None else int(max_queries)
     if not 0 < eps <= 1:

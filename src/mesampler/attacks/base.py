@@ -8,6 +8,7 @@ results. A method only implements :meth:`ScoreAttack._step`.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any, final
@@ -96,20 +97,29 @@ class ScoreAttack(RunComponent):
         def loss_query(videos: torch.Tensor, owners: torch.Tensor) -> torch.Tensor:
             return loss(oracle(videos, owners, "loss"), goal[owners], targeted)
 
-        while True:
-            if checkpoint is not None and checkpoint.due():
-                checkpoint.save(self._snapshot(s, oracle, batch))
-            active = (~s.done).nonzero()[:, 0]
-            spent = oracle.remaining(active) < self.queries_per_iteration
-            s.done[active[torch.as_tensor(spent, device=active.device)]] = True
-            active = (~s.done).nonzero()[:, 0]
-            if len(active) == 0:
-                break
-            step = self._step(rows(s.x, active), active, s.it, loss_query)
-            s.x = put_rows(s.x, active, torch.clamp(step, rows(lo, active), rows(hi, active)))
-            s.iterations[active.cpu()] += 1
-            self._record(s, oracle, oracle(rows(s.x, active), active, "check"), active, goal, loss, targeted, callback)
-            s.it += 1
+        last: dict[str, Any] | None = None  # the state at the latest iteration boundary, saved on Ctrl-C
+        try:
+            while True:
+                if checkpoint is not None:
+                    last = self._snapshot(s, oracle, batch)
+                    if checkpoint.due():
+                        checkpoint.save(last)
+                active = (~s.done).nonzero()[:, 0]
+                spent = oracle.remaining(active) < self.queries_per_iteration
+                s.done[active[torch.as_tensor(spent, device=active.device)]] = True
+                active = (~s.done).nonzero()[:, 0]
+                if len(active) == 0:
+                    break
+                step = self._step(rows(s.x, active), active, s.it, loss_query)
+                s.x = put_rows(s.x, active, torch.clamp(step, rows(lo, active), rows(hi, active)))
+                s.iterations[active.cpu()] += 1
+                checks = oracle(rows(s.x, active), active, "check")
+                self._record(s, oracle, checks, active, goal, loss, targeted, callback)
+                s.it += 1
+        except KeyboardInterrupt:
+            if checkpoint is not None and last is not None:
+                checkpoint.save(last)
+            raise
         return [self._result(i, s, oracle, x0, targets) for i in range(len(x0))]
 
     def _start(
@@ -142,9 +152,10 @@ class ScoreAttack(RunComponent):
         return s
 
     def _snapshot(self, s: LoopState, oracle: QueryOracle, batch: VideoBatch) -> dict[str, Any]:
-        """Everything a resumed run needs, as tensors and plain values."""
+        """Everything a resumed run needs, as tensors and plain values (copies: the run goes on mutating)."""
         gens = [g.get_state() for g in batch.generators]
-        return {"loop": s.state_dict(), "method": self.state_dict(), "generators": gens, "oracle": oracle.state()}
+        state = {"loop": s.state_dict(), "method": self.state_dict(), "generators": gens, "oracle": oracle.state()}
+        return copy.deepcopy(state)
 
     def _resume(self, saved: dict[str, Any], oracle: QueryOracle, batch: VideoBatch) -> LoopState:
         """The method's state, the videos, the generators and the counters as they were saved."""

@@ -38,11 +38,16 @@ def fingerprint(x0: torch.Tensor, **facts: Any) -> str:
 
 
 class Checkpoint:
-    """A checkpoint file for one attack run. ``every_s``: seconds between saves (0: after every iteration)."""
+    """A checkpoint file for one attack run. ``every_s``: seconds between saves (0: after every iteration).
 
-    def __init__(self, path: str | os.PathLike[str], *, every_s: float = 60.0) -> None:
+    ``remove_when_done``: :func:`mesampler.attack_batch` deletes the file when the attack ends; a caller that
+    still has outputs to write (the CLI) passes ``False`` and calls :meth:`clear` once they are on disk.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, every_s: float = 60.0, remove_when_done: bool = True) -> None:
         self.path = Path(path)
         self.every_s = float(every_s)
+        self.remove_when_done = remove_when_done
         self.key = ""  # the attack's fingerprint, set by the caller before the run
         self.disabled = False
         self._last = time.monotonic()

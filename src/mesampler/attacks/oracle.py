@@ -108,9 +108,8 @@ class QueryOracle:
         except Exception as e:
             raise ModelError(f"the model raised {type(e).__name__} on a batch of {len(videos)} videos: {e}") from e
         try:
-            return torch.as_tensor(np.asarray(out) if not isinstance(out, torch.Tensor) else out).to(
-                self.device, torch.float32
-            )
+            scores = out.detach() if isinstance(out, torch.Tensor) else torch.as_tensor(np.asarray(out))
+            return scores.to(self.device, torch.float32)
         except (TypeError, ValueError, RuntimeError) as e:
             raise ModelError(f"the model returned {type(out).__name__}, not an (N, K) array of scores") from e
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
+import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +19,31 @@ from mesampler.attacks.registry import ATTACKS, attack_params, method_spec
 from mesampler.cli.main import UserError
 from mesampler.models.protocol import model_info
 from mesampler.motion.api import KINDS as MOTION_KINDS
+from mesampler.video.transform import quantise_in_ball, to_float
 
 NAME = "attack"
 HELP = "attack a clip of VIDEO on a model (registered name, TorchScript/ONNX file, or HTTP URL)"
 log = logging.getLogger("mesampler.attack")
+
+
+def _int_at_least(text: str, low: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < low:
+        raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    return _int_at_least(text, 1)
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: an integer >= 0."""
+    return _int_at_least(text, 0)
 
 
 def methods_epilog() -> str:
@@ -40,9 +64,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--model", required=True, help="registered model name (see 'mesampler models'), a .pt/.onnx file, or a URL"
     )
     p.add_argument("--out", type=Path, required=True, help="output folder")
-    p.add_argument("--frames", type=int, default=None, help="frames in the clip (default: the model's, else 64)")
+    p.add_argument(
+        "--frames", type=positive_int, default=None, help="frames in the clip (default: the model's, else 64)"
+    )
+    p.add_argument("--pad", action="store_true", help="repeat the last frame when the video has fewer than --frames")
     p.add_argument("--start", type=float, default=0.0, help="clip start in seconds (default 0)")
-    p.add_argument("--size", type=int, default=None, help="short side resize + centre crop (default: the model's size)")
+    p.add_argument(
+        "--size", type=positive_int, default=None, help="short side resize + centre crop (default: the model's size)"
+    )
     p.add_argument(
         "--method", default="me-sampler", help=f"one of {', '.join(ATTACKS.names())} (default me-sampler; see below)"
     )
@@ -51,11 +80,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--targeted", action="store_true", help="targeted attack (needs --target)")
     p.add_argument("--target", default=None, help="target class, name or index")
     p.add_argument("--eps", type=float, default=None, help="l-inf bound on [0, 1] pixels (default 0.03; 0.05 targeted)")
-    p.add_argument("--max-queries", type=int, default=None, help="budget (default 60,000; 200,000 targeted)")
+    p.add_argument("--max-queries", type=positive_int, default=None, help="budget (default 60,000; 200,000 targeted)")
     p.add_argument("--loss", default=None, help=f"{' | '.join(LOSSES.names())} (default: the method's)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=non_negative_int, default=0)
     p.add_argument("--device", default=None, help="device for registered/torch models (default cpu)")
-    p.add_argument("--batch-size", type=int, default=None, help="largest number of videos per model call")
+    p.add_argument("--batch-size", type=positive_int, default=None, help="largest number of videos per model call")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument(
         "--checkpoint-every", type=float, default=60.0, metavar="S",
@@ -74,7 +103,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.targeted != (args.target is not None):
         raise UserError("--targeted and --target go together")
-    ckpt_path = args.out / "checkpoint.pt"
+    out: Path = args.out
+    _check_output_folder(out)
+    ckpt_path = out / "checkpoint.pt"
     if ckpt_path.exists() and not args.resume:
         raise UserError(f"{ckpt_path} holds an interrupted attack: pass --resume to continue it, or delete it")
     if args.resume and not ckpt_path.exists():
@@ -87,6 +118,14 @@ def run(args: argparse.Namespace) -> int:
     info = video_info(args.video)
     start = int(round(args.start * info["fps"]))
     video = read_video(args.video, frames=frames, start=start, size=size)
+    if len(video) < frames:
+        if not args.pad:
+            raise UserError(
+                f"{args.video}: only {len(video)} frames from frame {start} (of {info['frames']} in the header), "
+                f"--frames {frames} asked; pass --pad to repeat the last frame, or a smaller --frames"
+            )
+        log.warning("%s: %d frames, padded to %d by repeating the last one", args.video, len(video), frames)
+        video = np.concatenate([video, np.repeat(video[-1:], frames - len(video), axis=0)])
     log.info("%s: frames %d..%d at %dx%d", args.video, start, start + len(video) - 1, video.shape[2], video.shape[1])
     motion = None
     if needs_motion(args.method):
@@ -98,6 +137,7 @@ def run(args: argparse.Namespace) -> int:
     label = _class(args.label, classes, "--label")
     target = _class(args.target, classes, "--target")
     bar = _Progress(classes, disabled=args.no_progress)
+    ckpt = Checkpoint(ckpt_path, every_s=args.checkpoint_every, remove_when_done=False)
     try:
         result = mesampler.attack(
             model,
@@ -112,37 +152,72 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             batch_size=args.batch_size,
             callback=bar,
-            checkpoint=Checkpoint(ckpt_path, every_s=args.checkpoint_every),
+            checkpoint=ckpt,
         )
+    except KeyboardInterrupt:
+        saved = f"state saved to {ckpt_path}; " if ckpt_path.exists() else ""
+        raise UserError(f"interrupted: {saved}run the same command with --resume to continue") from None
     finally:
         bar.close()
 
-    out: Path = args.out
-    out.mkdir(parents=True, exist_ok=True)
-    np.save(out / "adversarial.npy", result.adversarial)
-    write_video(out / "adversarial.mkv", result.adversarial, fps=info["fps"])
-    write_video(out / "clean.mkv", video, fps=info["fps"])
+    adv_8bit = quantise_in_ball(result.adversarial, video, result.eps)
+    with atomic_path(out / "adversarial.npy") as tmp:
+        np.save(tmp, result.adversarial)
+    with atomic_path(out / "adversarial.mkv") as tmp:
+        write_video(tmp, adv_8bit, fps=info["fps"])
+    with atomic_path(out / "clean.mkv") as tmp:
+        write_video(tmp, video, fps=info["fps"])
     extra = {
         "video": str(args.video),
         "model": args.model,
         "clip": {"start_frame": start, "frames": len(video), "size": size},
         "motion": {"kind": args.motion, "maps": 0 if motion is None else len(motion)},
-        "robustness": _robustness(model, result),
+        "robustness": _robustness(model, result, adv_8bit),
+        "linf_8bit": float(np.abs(adv_8bit.astype(np.int16) - video.astype(np.int16)).max()) / 255,
     }
-    write_summary(out / "summary.json", result, classes=classes, extra=extra)
-    text = summary_text(result, classes) + "\n" + _robustness_text(extra["robustness"], classes)
-    (out / "summary.txt").write_text(text + "\n")
-    save_attack_figure(
-        out / "figure.png",
-        video,
-        result.adversarial,
-        eps=result.eps,
-        motion=motion,
-        title=f"{args.video.name}: {result.label} -> {result.adv_label}, {result.queries} queries",
-    )
+    with atomic_path(out / "summary.json") as tmp:
+        write_summary(tmp, result, classes=classes, extra=extra)
+    text = summary_text(result, classes) + f"\n8-bit adversarial.mkv: linf {extra['linf_8bit']:.4f} (rounded into eps)"
+    text += "\n" + _robustness_text(extra["robustness"], classes)
+    with atomic_path(out / "summary.txt") as tmp:
+        tmp.write_text(text + "\n")
+    with atomic_path(out / "figure.png") as tmp:
+        save_attack_figure(
+            tmp,
+            video,
+            result.adversarial,
+            eps=result.eps,
+            motion=motion,
+            title=f"{args.video.name}: {result.label} -> {result.adv_label}, {result.queries} queries",
+        )
+    ckpt.clear()  # only now: every output is on disk
     print(text)
     print(f"wrote {out}/summary.json, summary.txt, adversarial.mkv, adversarial.npy, clean.mkv, figure.png")
     return 0
+
+
+def _check_output_folder(out: Path) -> None:
+    """Refuse an output path that is a file or not writable, before the model is loaded or queried."""
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} exists and is not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".write-test-"):
+            pass
+    except OSError as e:
+        raise UserError(f"--out {out} is not a writable folder ({e.strerror or e})") from None
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temporary sibling of ``path`` (same suffix) to write to; renamed over ``path`` only when the write
+    succeeded, so a crash or a full disk never leaves a truncated output."""
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _load(ref: str, device: str | None) -> Any:
@@ -175,19 +250,18 @@ def _class(value: str | None, classes: Sequence[str] | None, flag: str) -> int |
     return lowered.index(value.lower())
 
 
-def _robustness(model: Any, result: Any) -> dict[str, Any]:
-    """Top-1 of the adversarial clip re-queried as is, rounded to 8 bits, and after H.264 (CRF 23).
+def _robustness(model: Any, result: Any, as_uint8: np.ndarray) -> dict[str, Any]:
+    """Top-1 of the adversarial clip re-queried as is, rounded to 8 bits (into the eps ball, as written), and
+    after H.264 (CRF 23).
 
     These three verification queries are not part of the attack's budget or counts.
     """
     from mesampler.video import h264_roundtrip
 
-    adv = result.adversarial
-    as_uint8 = (adv * 255).round().astype(np.uint8)
     versions = {
-        "float32": adv,
-        "8bit": as_uint8.astype(np.float32) / 255,
-        "h264_crf23": h264_roundtrip(as_uint8, crf=23).astype(np.float32) / 255,
+        "float32": result.adversarial,
+        "8bit": to_float(as_uint8),
+        "h264_crf23": to_float(h264_roundtrip(as_uint8, crf=23)),
     }
     out: dict[str, Any] = {"note": "verification queries, outside the attack's budget and counts"}
     for name, v in versions.items():

@@ -40,3 +40,22 @@ def resize_crop_frames(frames: np.ndarray, size: int) -> np.ndarray:
     for i, frame in enumerate(frames):
         out[i] = resize_crop_frame(frame, size)
     return out
+
+
+def to_float(frames: np.ndarray) -> np.ndarray:
+    """``(..., 3)`` uint8 -> float32 in [0, 1] (the one uint8 -> [0, 1] rule)."""
+    return frames.astype(np.float32) / 255.0
+
+
+def quantise_in_ball(adv: np.ndarray, clean: np.ndarray, eps: float) -> np.ndarray:
+    """Round ``adv`` float32 in [0, 1] to 8 bits without leaving the l-inf ``eps`` ball around ``clean``.
+
+    ``clean`` is uint8 (or float on the 8-bit grid). Plain rounding can move a pixel up to 0.5/255 past
+    ``eps`` (8/255 = 0.0314 > 0.03); such pixels take the level one step toward the clean pixel, which is
+    inside the ball because the clean pixel is. Returns ``(T, H, W, 3)`` uint8.
+    """
+    ref = np.rint(clean.astype(np.float32) * (255.0 if clean.dtype != np.uint8 else 1.0)).astype(np.int16)
+    q = np.rint(np.asarray(adv, np.float32) * 255).astype(np.int16)
+    over = np.abs(q - ref) / 255.0 > eps + 1e-7
+    q = np.where(over, q - np.sign(q - ref), q)
+    return np.clip(q, 0, 255).astype(np.uint8)
