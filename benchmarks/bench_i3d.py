@@ -11,7 +11,6 @@ import argparse
 import csv
 import json
 import os
-import platform
 import time
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import torch
 
 import mesampler.models as M
 from mesampler.models import i3d as I
+from mesampler.reports import environment
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -28,16 +28,8 @@ OUT = ROOT / "benchmarks" / "results"
 
 
 def machine(threads: int) -> dict:
-    return {
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "threads": threads,
-        "load_average_at_start": os.getloadavg(),
-        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-    }
+    return {**environment(), "threads": threads, "load_average_at_start": os.getloadavg(),
+            "date": time.strftime("%Y-%m-%d %H:%M:%S %Z")}  # fmt: skip
 
 
 def accuracy(model) -> dict:

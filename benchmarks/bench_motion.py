@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -17,6 +16,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
+
+from mesampler.reports import environment
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -41,17 +42,8 @@ FILES = sorted(p for p in CLIPS.glob("*") if p.suffix.lower() in {".mp4", ".avi"
 
 
 def machine() -> dict:
-    return {
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "opencv": cv2.__version__,
-        "av": __import__("av").__version__,
-        "torch": torch.__version__,
-        "threads": "1 (torch.set_num_threads(1), cv2.setNumThreads(1), codec thread_count=1)",
-    }
+    return {**environment(), "numpy": np.__version__, "opencv": cv2.__version__, "av": __import__("av").__version__,
+            "threads": "1 (torch.set_num_threads(1), cv2.setNumThreads(1), codec thread_count=1)"}  # fmt: skip
 
 
 def real_frames(height: int, width: int, n: int) -> np.ndarray:

@@ -139,20 +139,9 @@ def run(args: argparse.Namespace) -> int:
     bar = _Progress(classes, disabled=args.no_progress)
     ckpt = Checkpoint(ckpt_path, every_s=args.checkpoint_every, remove_when_done=False)
     try:
+        options = {k: getattr(args, k) for k in ("method", "eps", "max_queries", "loss", "seed", "batch_size")}
         result = mesampler.attack(
-            model,
-            video,
-            label=label,
-            target=target,
-            method=args.method,
-            motion=motion,
-            eps=args.eps,
-            max_queries=args.max_queries,
-            loss=args.loss,
-            seed=args.seed,
-            batch_size=args.batch_size,
-            callback=bar,
-            checkpoint=ckpt,
+            model, video, label=label, target=target, motion=motion, callback=bar, checkpoint=ckpt, **options
         )
     except KeyboardInterrupt:
         saved = f"state saved to {ckpt_path}; " if ckpt_path.exists() else ""

@@ -35,17 +35,8 @@ def run(args: argparse.Namespace) -> int:
     video, motion, label = _correct_clip(model, args.clip)
     log.info("test-bed clip: class %d (%s), %s frames of %sx%s", label, testbed.CLASSES[label], *video.shape[:3])
     bar = _progress(args.no_progress)
-    result = mesampler.attack(
-        model,
-        video,
-        label=label,
-        method=args.method,
-        motion=motion,
-        eps=args.eps,
-        max_queries=args.max_queries,
-        seed=args.seed,
-        callback=bar,
-    )
+    options = {k: getattr(args, k) for k in ("method", "eps", "max_queries", "seed")}
+    result = mesampler.attack(model, video, label=label, motion=motion, callback=bar, **options)
     if bar is not None and hasattr(bar, "close"):
         bar.close()
     out: Path = args.out

@@ -20,10 +20,23 @@ def read_lines(path: Path) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
+def dataset_root(root: str | Path, what: str) -> Path:
+    """``root`` as a path; ``FileNotFoundError`` naming the dataset when it is not a folder."""
+    path = Path(root)
+    if not path.is_dir():
+        raise FileNotFoundError(f"{what}: dataset root {path} is not a directory")
+    return path
+
+
+def check_split(split: int, what: str) -> None:
+    """Splits 1-3 of UCF-101 and HMDB-51."""
+    if split not in (1, 2, 3):
+        raise ValueError(f"{what} split must be 1, 2 or 3, got {split!r}")
+
+
 def find_dir(root: Path, given: str | Path | None, subdirs: Sequence[str], marker: str, what: str) -> Path:
     """The folder holding ``marker``: ``given`` if set, else the first of ``root/<subdir>`` that has it."""
-    if not root.is_dir():
-        raise FileNotFoundError(f"{what}: dataset root {root} is not a directory")
+    dataset_root(root, what)
     candidates = [Path(given)] if given is not None else [root / s for s in subdirs]
     for c in candidates:
         if (c / marker).exists():

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mesampler.datasets.base import VideoDataset, VideoItem
-from mesampler.datasets.files import read_lines, resolve_videos
+from mesampler.datasets.files import check_split, dataset_root, read_lines, resolve_videos
 
 TEST = "2"
 
@@ -18,11 +18,8 @@ def load_hmdb51(
     root: str | Path, *, split: int = 1, annotations: str | Path | None = None, videos: str | Path | None = None
 ) -> VideoDataset:
     """Test videos (flag 2) of split ``split`` (1-3) of HMDB-51 under ``root``."""
-    if split not in (1, 2, 3):
-        raise ValueError(f"HMDB-51 split must be 1, 2 or 3, got {split!r}")
-    root = Path(root)
-    if not root.is_dir():
-        raise FileNotFoundError(f"HMDB-51: dataset root {root} is not a directory")
+    check_split(split, "HMDB-51")
+    root = dataset_root(root, "HMDB-51")
     suffix = f"_test_split{split}.txt"
     dirs = (
         [Path(annotations)] if annotations is not None else [root, root / "testTrainMulti_7030_splits", root / "splits"]

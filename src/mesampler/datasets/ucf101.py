@@ -10,15 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from mesampler.datasets.base import VideoDataset, VideoItem
-from mesampler.datasets.files import find_dir, find_file, read_lines, resolve_videos
+from mesampler.datasets.files import check_split, find_dir, find_file, read_lines, resolve_videos
 
 
 def load_ucf101(
     root: str | Path, *, split: int = 1, annotations: str | Path | None = None, videos: str | Path | None = None
 ) -> VideoDataset:
     """Test split ``split`` (1-3) of UCF-101 under ``root``."""
-    if split not in (1, 2, 3):
-        raise ValueError(f"UCF-101 split must be 1, 2 or 3, got {split!r}")
+    check_split(split, "UCF-101")
     root = Path(root)
     ann = find_dir(root, annotations, ("", "ucfTrainTestlist"), "classInd.txt", "UCF-101")
     classes = []

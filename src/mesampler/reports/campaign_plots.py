@@ -4,7 +4,7 @@ comparison (Fig. 4 style) and per-video gallery figures."""
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -48,7 +48,16 @@ def success_curve(rows: Sequence[dict[str, Any]], grid: np.ndarray) -> np.ndarra
     return np.array([100.0 * (q <= g).sum() / max(len(rows), 1) for g in grid])
 
 
-def loss_curves(rows: Sequence[dict[str, Any]], out: Path) -> list[tuple[str, Path]]:
+def _versus_queries(
+    rows: Sequence[dict[str, Any]],
+    out: Path,
+    name: str,
+    ylabel: str,
+    curve: Callable[[list[dict[str, Any]], np.ndarray], np.ndarray],
+    label: Callable[[str, list[dict[str, Any]]], str],
+    caption: str,
+) -> list[tuple[str, Path]]:
+    """One figure per (setting, dataset, model): ``curve(rows, grid)`` of each method against queries."""
     plt = _plt()
     figs = []
     for (s, d, m), by in sorted(_groups(rows).items()):
@@ -56,39 +65,35 @@ def loss_curves(rows: Sequence[dict[str, Any]], out: Path) -> list[tuple[str, Pa
         grid = np.linspace(0, budget, 200)
         fig, ax = plt.subplots(figsize=(5.5, 3.6))
         for meth, g in sorted(by.items()):
-            ax.plot(grid, mean_loss_curve([r["history"] for r in g], grid), label=f"{meth} ({g[0]['loss']})")
+            ax.plot(grid, curve(g, grid), label=label(meth, g))
         ax.set_xlabel("queries")
-        ax.set_ylabel("mean loss")
-        ax.set_title(f"loss vs queries: {d} / {m} / {s}", fontsize=9)
+        ax.set_ylabel(ylabel)
+        if name == "success":
+            ax.set_ylim(0, 100)
+        ax.set_title(f"{ylabel} vs queries: {d} / {m} / {s}", fontsize=9)
         ax.legend(fontsize=7)
         fig.tight_layout()
-        p = out / f"loss_{s}_{d}_{m}.png".replace("/", "_")
+        p = out / f"{name}_{s}_{d}_{m}.png".replace("/", "_")
         fig.savefig(p, dpi=100)
         plt.close(fig)
-        figs.append((f"Loss curves, {d} / {m} / {s} (mean over videos; Fig. 1b style)", p))
+        figs.append((caption.format(where=f"{d} / {m} / {s}"), p))
     return figs
+
+
+def loss_curves(rows: Sequence[dict[str, Any]], out: Path) -> list[tuple[str, Path]]:
+    return _versus_queries(
+        rows, out, "loss", "mean loss",
+        lambda g, grid: mean_loss_curve([r["history"] for r in g], grid),
+        lambda meth, g: f"{meth} ({g[0]['loss']})",
+        "Loss curves, {where} (mean over videos; Fig. 1b style)",
+    )  # fmt: skip
 
 
 def success_curves(rows: Sequence[dict[str, Any]], out: Path) -> list[tuple[str, Path]]:
-    plt = _plt()
-    figs = []
-    for (s, d, m), by in sorted(_groups(rows).items()):
-        budget = max(r["max_queries"] for g in by.values() for r in g)
-        grid = np.linspace(0, budget, 200)
-        fig, ax = plt.subplots(figsize=(5.5, 3.6))
-        for meth, g in sorted(by.items()):
-            ax.plot(grid, success_curve(g, grid), label=meth)
-        ax.set_xlabel("queries")
-        ax.set_ylabel("success rate (%)")
-        ax.set_ylim(0, 100)
-        ax.set_title(f"success rate vs queries: {d} / {m} / {s}", fontsize=9)
-        ax.legend(fontsize=7)
-        fig.tight_layout()
-        p = out / f"success_{s}_{d}_{m}.png".replace("/", "_")
-        fig.savefig(p, dpi=100)
-        plt.close(fig)
-        figs.append((f"Success rate versus queries, {d} / {m} / {s}", p))
-    return figs
+    return _versus_queries(
+        rows, out, "success", "success rate (%)", success_curve, lambda meth, g: meth,
+        "Success rate versus queries, {where}",
+    )  # fmt: skip
 
 
 def targeted_bars(rows: Sequence[dict[str, Any]], out: Path) -> list[tuple[str, Path]]:
