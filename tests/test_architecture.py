@@ -131,3 +131,30 @@ def test_model_info_reads_optional_attributes() -> None:
     tb = mesampler.models.create("testbed-motion")
     info = model_info(tb)
     assert (info.frames, info.size, info.num_classes, info.accepts_torch) == (16, 64, len(tb.classes), True)
+
+
+def test_config_resolves_every_model_file_suffix_relative_to_itself(tmp_path) -> None:
+    from mesampler.campaign.config import read_config
+    from mesampler.models.adapters import MODEL_SUFFIXES
+
+    for suffix in MODEL_SUFFIXES:
+        cfg = tmp_path / f"c{suffix.strip('.')}.toml"
+        body = f'[[models]]\nname = "m"\nref = "nets/m{suffix}"\n'
+        cfg.write_text(body + '[[datasets]]\nname = "t"\nkind = "testbed"\n[[methods]]\nname = "one-noise"\n')
+        assert read_config(cfg).models[0].ref == str(tmp_path / "nets" / f"m{suffix}")
+
+
+def test_eval_clip_is_the_one_clip_rule(tmp_path) -> None:
+    """``i3d.eval_clip`` = ``sample_clip`` with short side 256 and crop 224 (one rule, two callers)."""
+    from mesampler.datasets.clip import sample_clip
+    from mesampler.models.i3d import eval_clip
+    from mesampler.video import write_video
+
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 256, (30, 260, 300, 3), dtype=np.uint8)
+    path = write_video(tmp_path / "v.mkv", frames, fps=10)
+    clip = sample_clip(path, frames=16, size=256, crop=224)
+    assert clip.start == 7 and clip.video.shape == (16, 224, 224, 3)
+    np.testing.assert_array_equal(eval_clip(path, frames=16), clip.video.astype(np.float32) / 255)
+    full = sample_clip(path, frames=16, size=256)
+    np.testing.assert_array_equal(full.video[:, 16:240, 16:240], clip.video)

@@ -25,6 +25,8 @@ from mesampler.attacks.result import AttackResult
 from mesampler.models.protocol import Model, model_device
 from mesampler.motion import maps_for_clip, motion_maps
 from mesampler.samplers.base import VideoBatch
+from mesampler.video.io import as_uint8_frames
+from mesampler.video.transform import to_float
 
 
 class Setting(NamedTuple):
@@ -308,7 +310,7 @@ def _as_video(video: Any, i: int) -> torch.Tensor:
     if video.ndim != 4 or video.shape[-1] != 3 or min(video.shape) < 1:
         raise ValueError(f"{where}: expected shape (T, H, W, 3), got {video.shape}")
     if video.dtype == np.uint8:
-        return torch.from_numpy(video.astype(np.float32) / 255.0)
+        return torch.from_numpy(to_float(video))
     if not np.issubdtype(video.dtype, np.floating):
         raise TypeError(f"{where}: expected uint8 or float in [0, 1], got dtype {video.dtype}")
     if not np.isfinite(video).all():
@@ -326,7 +328,7 @@ def _motion(motion: Motion, video: torch.Tensor, i: int) -> torch.Tensor:
     t, h, w, _ = video.shape
     data: np.ndarray | torch.Tensor
     if motion is None:
-        frames = (video.numpy() * 255).round().astype(np.uint8)
+        frames = as_uint8_frames(video.numpy())
         data = np.asarray(motion_maps(frames, kind="mv", partial=True))
     elif isinstance(motion, (str, os.PathLike)):
         data = maps_for_clip(os.fspath(motion), height=h, width=w)

@@ -182,10 +182,17 @@ def _entries(raw: Any, cls: type[DataclassInstance], where: str, base: Path) -> 
         for key in ("root", "mapping"):
             if cls is DatasetConfig and isinstance(known.get(key), str) and known[key] != "index":
                 known[key] = _relative(known[key], base)
-        if cls is ModelConfig and isinstance(known.get("ref"), str) and known["ref"].endswith((".pt", ".onnx", ".ts")):
+        if cls is ModelConfig and isinstance(known.get("ref"), str) and _is_model_file(known["ref"]):
             known["ref"] = _relative(known["ref"], base)
         out.append(cls(**known))
     return out
+
+
+def _is_model_file(ref: str) -> bool:
+    """A model reference naming a file (any suffix :func:`~mesampler.models.adapters.load_model` reads)."""
+    from mesampler.models.adapters.load import MODEL_SUFFIXES
+
+    return Path(ref).suffix.lower() in MODEL_SUFFIXES
 
 
 def _relative(p: str, base: Path) -> str:

@@ -12,6 +12,7 @@ from mesampler.campaign.config import CampaignConfig, ModelConfig
 from mesampler.campaign.protocol import select_videos, target_for
 from mesampler.campaign.store import ResultStore
 from mesampler.campaign.work import Chunk, Rows, VideoTask, Workspace, num_classes
+from mesampler.video.transform import to_float
 
 if TYPE_CHECKING:
     from mesampler.datasets import VideoDataset, VideoItem
@@ -80,11 +81,10 @@ def _target(video_id: str, label: int, k: int | None, seed: int) -> int:
 
 
 def _scores_width(ws: Workspace, mcfg: Any, dataset: Any, item: Any) -> int:
-    import numpy as np
 
     model = ws.model(mcfg)
     frames, size = ws.clip_shape(mcfg, model)
-    x = dataset.clip(item, frames=frames, size=size).video[None].astype(np.float32) / 255
+    x = to_float(dataset.clip(item, frames=frames, size=size).video[None])
     out = model(x)
     return int(out.shape[1])
 

@@ -19,6 +19,7 @@ from mesampler.campaign.config import DatasetConfig, MethodConfig, ModelConfig, 
 from mesampler.campaign.protocol import attack_seed
 from mesampler.campaign.store import encode_history
 from mesampler.datasets import VideoDataset, VideoItem, load_dataset
+from mesampler.video.transform import to_float
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ class Workspace:
                 groups.setdefault(c.video.shape, []).append(j)
             preds = [0] * len(clips)
             for idx in groups.values():
-                x = np.stack([clips[j].video for j in idx]).astype(np.float32) / 255
+                x = to_float(np.stack([clips[j].video for j in idx]))
                 scores = np.asarray(_to_numpy(model(x)))
                 for j, p in zip(idx, scores.argmax(1)):
                     preds[j] = int(p)
@@ -190,7 +191,7 @@ def run_chunk(ws: Workspace, chunk: Chunk) -> Rows:
         }  # fmt: skip
         arrays = {
             "clean": c.video,
-            "delta": (r.adversarial - c.video.astype(np.float32) / 255).astype(np.float16),
+            "delta": (r.adversarial - to_float(c.video)).astype(np.float16),
         }
         if m is not None and len(m):
             arrays["motion"] = np.asarray(m[len(m) // 2], dtype=np.float16)

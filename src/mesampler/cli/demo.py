@@ -10,6 +10,9 @@ from typing import Any
 
 import numpy as np
 
+from mesampler.video.io import as_uint8_frames
+from mesampler.video.transform import to_float
+
 NAME = "demo"
 HELP = "attack a generated motion test-bed clip (ME-Sampler) and write a summary, the clip and a figure"
 log = logging.getLogger("mesampler.demo")
@@ -44,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     np.save(out / "adversarial.npy", result.adversarial)
     write_video(out / "adversarial.mkv", result.adversarial, fps=10)
     write_video(out / "clean.mkv", video, fps=10)
-    rounded = (result.adversarial * 255).round() / 255
+    rounded = to_float(as_uint8_frames(result.adversarial))
     label_8bit = int(np.asarray(model(rounded[None].astype(np.float32))).argmax())
     extra = {
         "clip": {"source": "mesampler.testbed", "clip_index": args.clip, "class": testbed.CLASSES[label]},
@@ -79,7 +82,7 @@ def _correct_clip(model: Callable[[np.ndarray], Any], clip_index: int) -> tuple[
     for i in range(clip_index, clip_index + 100):  # clip i of make_dataset(n, TEST_SEED)
         label = i % len(testbed.CLASSES)
         video, motion = testbed.make_clip(label, children[i])
-        if int(np.asarray(model(video[None].astype(np.float32) / 255)).argmax()) == label:
+        if int(np.asarray(model(to_float(video[None]))).argmax()) == label:
             return video, motion, label
     raise RuntimeError("the test-bed model misclassified 100 clips in a row: its checkpoint is broken")
 

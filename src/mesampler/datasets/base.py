@@ -9,7 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from mesampler.datasets.clip import sample_clip
+from mesampler.datasets.clip import Clip, sample_clip
+
+__all__ = ["Clip", "VideoDataset", "VideoItem", "clip_motion"]
 
 
 @dataclass(frozen=True)
@@ -27,14 +29,6 @@ class VideoItem:
     label: str
     path: Path | None = None
     index: int | None = None
-
-
-@dataclass(frozen=True)
-class Clip:
-    """A sampled clip: ``video`` ``(T, H, W, 3) uint8``; frames ``[start, start + T)`` of the source."""
-
-    video: np.ndarray
-    start: int
 
 
 @dataclass

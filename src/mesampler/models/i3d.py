@@ -285,15 +285,12 @@ def eval_clip(
     """The evaluation clip of a video file: ``frames`` centre frames, short side ``short_side``, centre
     crop 224 -> ``(T, 224, 224, 3)`` float32 in [0, 1] (``T < frames`` only for shorter videos).
 
-    This is the one clip-preparation rule used for clean accuracy (tests, benchmarks).
+    This is :func:`mesampler.datasets.clip.sample_clip` (the one clip rule) with the I3D crop.
     """
-    from mesampler.video import read_video
+    from mesampler.datasets.clip import sample_clip
+    from mesampler.video.transform import to_float
 
-    video = read_video(path, size=short_side)
-    start = max(0, (len(video) - frames) // 2)
-    top = (short_side - I3D_K400.size) // 2
-    crop = video[start : start + frames, top : top + I3D_K400.size, top : top + I3D_K400.size]
-    return crop.astype(np.float32) / 255.0
+    return to_float(sample_clip(path, frames=frames, size=short_side, crop=I3D_K400.size).video)
 
 
 I3D_K400 = ModelSpec(

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from mesampler.reports.campaign_tables import stats
+from mesampler.video.transform import to_float
 
 
 def _plt() -> ModuleType:
@@ -138,7 +139,7 @@ def gallery(rows: Sequence[dict[str, Any]], directory: Path, out: Path, n: int) 
             continue
         with np.load(directory / r["video_file"]) as z:
             clean = z["clean"]
-            adv = np.clip(clean.astype(np.float32) / 255 + z["delta"].astype(np.float32), 0, 1)
+            adv = np.clip(to_float(clean) + z["delta"].astype(np.float32), 0, 1)
             motion = z["motion"][None].astype(np.float32) if "motion" in z else None
         goal = f"target {r['target']}" if r["targeted"] else "untargeted"
         verdict = "fooled" if r["success"] else "not fooled"

@@ -7,6 +7,7 @@ import os
 import numpy as np
 
 from mesampler.motion.colour import flow_to_rgb
+from mesampler.video.transform import to_float
 
 
 def amplify(delta: np.ndarray, eps: float) -> np.ndarray:
@@ -69,4 +70,4 @@ def save_attack_figure(
 
 
 def _float(v: np.ndarray) -> np.ndarray:
-    return v.astype(np.float32) / 255 if v.dtype == np.uint8 else v.astype(np.float32)
+    return to_float(v) if v.dtype == np.uint8 else v.astype(np.float32)
