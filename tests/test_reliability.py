@@ -247,3 +247,53 @@ def test_cli_summary_states_the_8bit_linf(tmp_path: Path, clip_path: Path) -> No
     clean = read_video(tmp_path / "s" / "clean.mkv")
     assert np.abs(adv.astype(int) - clean.astype(int)).max() / 255 <= 0.03
     assert not (tmp_path / "s" / "checkpoint.pt").exists()
+
+
+def test_campaign_resume_with_other_settings_is_refused(tmp_path: Path) -> None:
+    from mesampler.campaign import run_campaign
+    from mesampler.campaign.config import read_config
+
+    root = Path(__file__).resolve().parents[1] / "examples" / "campaign_testbed.toml"
+
+    def cfg(**kw: object):  # type: ignore[no-untyped-def]
+        args = {"datasets": [{"name": "testbed", "videos": 20}], "methods": [{"name": "one-noise"}],
+                "max_classes": 2, "max_queries": 9, "settings": ["untargeted"], **kw}  # fmt: skip
+        return read_config(root, **args)
+
+    run_campaign(cfg(eps=0.004), tmp_path, progress=False)
+    with pytest.raises(ValueError, match=r"setting 'untargeted' eps: 0\.004 -> 0\.03.*max_queries: 9 -> 12"):
+        run_campaign(cfg(eps=0.03, max_queries=12), tmp_path, resume=True, progress=False)
+    run_campaign(cfg(eps=0.004), tmp_path, resume=True, progress=False)  # the same settings resume
+
+
+def test_second_campaign_writer_is_refused(tmp_path: Path) -> None:
+    import fcntl
+
+    from mesampler.campaign.runner import _writer_lock
+
+    with _writer_lock(tmp_path):
+        with pytest.raises(ValueError, match="is being written by process"):
+            with _writer_lock(tmp_path):
+                pass
+    with open(tmp_path / ".writer.lock") as f:  # released afterwards
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def test_report_on_a_corrupt_database_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from mesampler.cli.main import main
+
+    (tmp_path / "results.sqlite").write_bytes(b"this is not sqlite" * 100)
+    assert main(["report", str(tmp_path)]) != 0
+    assert "not a readable mesampler results database" in capsys.readouterr().err
+
+
+def test_motion_cli_on_a_folder_or_a_short_clip(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from mesampler.cli.main import main
+    from mesampler.video import write_video
+
+    assert main(["motion", str(tmp_path), "--out", str(tmp_path / "m")]) != 0
+    assert "not a video file (a folder)" in capsys.readouterr().err
+    frames = (np.random.default_rng(0).random((8, 32, 32, 3)) * 255).astype(np.uint8)  # shorter than one GOP
+    short = write_video(tmp_path / "short.mkv", frames, fps=10)
+    assert main(["motion", str(short), "--out", str(tmp_path / "m2")]) == 0
+    assert len(np.load(tmp_path / "m2" / "maps.npz")["maps"]) == 1

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
-from collections.abc import Sequence
+import os
+import socket
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -99,6 +103,28 @@ def pending(chunks: Sequence[Chunk], done: set[tuple]) -> list[Chunk]:
     return out
 
 
+_DECIDING = ("seed",)
+"""Campaign keys that decide how an attack runs; the others choose how many videos (a resume may extend
+them, which only adds attacks) or where and how fast it runs."""
+
+
+def resume_conflicts(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """What a resumed campaign ``new`` changes in the stored one ``old`` (``CampaignConfig.to_dict()`` forms):
+    top-level deciding keys, and any model, dataset, method or setting kept under its name with other values.
+    New names are allowed (they add attacks); an empty list means the resume is consistent."""
+    out = [f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in _DECIDING if old.get(k) != new.get(k)]
+    for what in ("models", "datasets", "methods", "settings"):
+        before = {e["name"]: e for e in old.get(what, [])}
+        for entry in new.get(what, []):
+            prev = before.get(entry["name"])
+            if prev is None:
+                continue
+            for key in sorted(set(prev) | set(entry)):
+                if prev.get(key) != entry.get(key):
+                    out.append(f"{what[:-1]} {entry['name']!r} {key}: {prev.get(key)!r} -> {entry.get(key)!r}")
+    return out
+
+
 def run_campaign(
     config: CampaignConfig,
     out: str | Path,
@@ -111,15 +137,45 @@ def run_campaign(
     """Run (or, with ``resume``, continue) the campaign into ``out`` (``out/results.sqlite``, ``out/videos``).
 
     Without ``resume`` an ``out`` that already holds results is refused. ``executor``: an executor object
-    (default: from ``config.executor``).
+    (default: from ``config.executor``). One process at a time may write to ``out``.
     """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    with _writer_lock(out):
+        return _run(config, out, resume, progress, argv, executor)
+
+
+@contextlib.contextmanager
+def _writer_lock(out: Path) -> Iterator[None]:
+    """One writer per results folder: a second ``campaign run`` on ``out`` is refused at once."""
+    import fcntl
+
+    with open(out / ".writer.lock", "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "another process"
+            raise ValueError(f"{out} is being written by {holder}; wait for it or choose another --out") from None
+        f.seek(0)
+        f.truncate()
+        f.write(f"process {os.getpid()} on {socket.gethostname()}")
+        f.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _run(
+    config: CampaignConfig, out: Path, resume: bool, progress: bool, argv: Sequence[str], executor: Any
+) -> CampaignSummary:
     import mesampler
     from mesampler.campaign.executors import make_executor
     from mesampler.campaign.executors.local import LocalExecutor
     from mesampler.campaign.progress import Progress
     from mesampler.reports.summary import environment
 
-    out = Path(out)
     store = ResultStore(out)
     try:
         if store.count() and not resume:
@@ -127,6 +183,15 @@ def run_campaign(
                 f"{out} already holds {store.count()} results; pass --resume to continue that campaign, "
                 "or choose a new --out"
             )
+        if resume and store.runs():
+            now = json.loads(json.dumps(config.to_dict(), default=str))  # the stored form
+            differs = resume_conflicts(json.loads(store.runs()[0]["config"]), now)
+            if differs:
+                raise ValueError(
+                    f"{out} holds a campaign run with other settings; resuming would mix them in one table: "
+                    + "; ".join(differs)
+                    + ". Use the original settings, new names, or a new --out"
+                )
         store.add_run(config.to_dict(), mesampler.__version__, environment(), list(argv))
         if executor is None and config.executor == "ray":
             from mesampler.campaign.executors.ray_executor import import_ray

@@ -91,10 +91,15 @@ class ResultStore:
         (self.dir / "videos").mkdir(exist_ok=True)
         self.conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         self.conn.row_factory = sqlite3.Row
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=NORMAL")
-        if create:
-            self.conn.executescript(_SCHEMA)
+        try:
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            if create:
+                self.conn.executescript(_SCHEMA)
+            self.conn.execute("SELECT COUNT(*) FROM results").fetchone()
+        except sqlite3.DatabaseError as e:
+            self.conn.close()
+            raise ValueError(f"{self.path}: not a readable mesampler results database ({e})") from None
 
     def close(self) -> None:
         self.conn.close()

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from mesampler.cli.main import UserError
 from mesampler.motion.api import KINDS as MOTION_KINDS
 
 NAME = "motion"
@@ -30,10 +32,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from mesampler.motion import flow_to_rgb, motion_maps
 
+    video: Path = args.video
+    if not video.is_file():
+        raise UserError(f"{video}: not a video file ({'a folder' if video.is_dir() else 'no such file'})")
+    if not os.access(video, os.R_OK):
+        raise UserError(f"{video}: not readable (permission denied)")
+    # partial=True: a trailing partial GOP gives a map, as it does for the attack (a short clip is never empty)
     maps, intervals = motion_maps(
-        args.video, args.kind, args.gop, args.size, improved=args.improved, mode=args.mode,
-        cache=not args.no_cache, return_intervals=True,
+        video, args.kind, args.gop, args.size, improved=args.improved, mode=args.mode,
+        cache=not args.no_cache, return_intervals=True, partial=True,
     )  # fmt: skip
+    if len(maps) == 0:
+        raise UserError(f"{video}: no motion maps (fewer than 2 decodable frames)")
     args.out.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(args.out / "maps.npz", maps=maps, intervals=intervals, kind=args.kind, gop=args.gop)
     top = float(np.linalg.norm(maps, axis=-1).max()) if len(maps) else 0.0
