@@ -297,3 +297,22 @@ def test_motion_cli_on_a_folder_or_a_short_clip(tmp_path: Path, capsys: pytest.C
     short = write_video(tmp_path / "short.mkv", frames, fps=10)
     assert main(["motion", str(short), "--out", str(tmp_path / "m2")]) == 0
     assert len(np.load(tmp_path / "m2" / "maps.npz")["maps"]) == 1
+
+
+def test_api_motion_from_a_file_uses_the_attacked_window(tmp_path: Path) -> None:
+    from mesampler.api import _motion
+    from mesampler.motion import maps_for_clip
+    from mesampler.video import read_video, write_video
+
+    rng = np.random.default_rng(0)
+    base = (rng.random((48, 48, 3)) * 255).astype(np.uint8)
+    frames = np.stack([np.roll(base, (i // 12) * i, axis=1) for i in range(48)])  # motion grows GOP by GOP
+    path = write_video(tmp_path / "v.mkv", frames, fps=10)
+    clip = torch.from_numpy(read_video(path, frames=12, start=24).astype(np.float32) / 255)
+    window = maps_for_clip(path, height=48, width=48, start=24, frames=12)
+    np.testing.assert_allclose(_motion((path, 24), clip, 0).numpy(), window)
+    first = maps_for_clip(path, height=48, width=48, start=0, frames=12)
+    np.testing.assert_allclose(_motion(path, clip, 0).numpy(), first)  # a bare path: the clip starts at 0
+    assert len(window) < len(maps_for_clip(path, height=48, width=48))  # not the whole file's maps
+    with pytest.raises(ValueError, match="start >= 0"):
+        _motion((path, -1), clip, 0)

@@ -39,7 +39,7 @@ UNTARGETED = Setting(eps=0.03, max_queries=60_000)
 TARGETED = Setting(eps=0.05, max_queries=200_000)
 """The paper's targeted setting (sec. 4.1): kappa = 0.05, Q = 200,000."""
 
-Motion = None | str | os.PathLike[str] | np.ndarray | torch.Tensor
+Motion = None | str | os.PathLike[str] | tuple[str | os.PathLike[str], int] | np.ndarray | torch.Tensor
 
 
 def attack(
@@ -64,8 +64,9 @@ def attack(
         label: true class; ``None`` uses the model's clean top-1 (one check query, counted).
         target: class to reach (targeted attack); ``None`` for untargeted.
         motion: ``None`` (accumulated motion vectors of ``video`` itself, GOP 12, a trailing partial GOP
-            included), a path to the video file the clip
-            came from, or maps ``(N, H, W, 2)`` float32 of (dx, dy) pixels.
+            included); a path to the video file the clip came from, or ``(path, start)`` when the clip is
+            frames ``[start, start + T)`` of that file: the maps of that window (the CLI's rule), not of the
+            whole file; or maps ``(N, H, W, 2)`` float32 of (dx, dy) pixels.
         eps: l-inf bound on [0, 1] pixels (default 0.03 untargeted, 0.05 targeted).
         max_queries: budget, loss plus check queries (default 60,000 / 200,000).
         loss: ``"logits"`` (margin), ``"cross-entropy"`` or ``"probability"``; ``None``: the method's own
@@ -266,7 +267,7 @@ def _checkpoint(checkpoint: str | os.PathLike[str] | Checkpoint | None, plan: Pl
 
 def _digest(motion: Motion) -> str | None:
     """What identifies a motion argument in a checkpoint's fingerprint."""
-    if motion is None or isinstance(motion, (str, os.PathLike)):
+    if motion is None or isinstance(motion, (str, os.PathLike, tuple)):
         return None if motion is None else str(motion)
     data = motion.detach().cpu().numpy() if isinstance(motion, torch.Tensor) else np.asarray(motion)
     return hashlib.sha256(np.ascontiguousarray(data).tobytes()).hexdigest()
@@ -330,8 +331,11 @@ def _motion(motion: Motion, video: torch.Tensor, i: int) -> torch.Tensor:
     if motion is None:
         frames = as_uint8_frames(video.numpy())
         data = np.asarray(motion_maps(frames, kind="mv", partial=True))
-    elif isinstance(motion, (str, os.PathLike)):
-        data = maps_for_clip(os.fspath(motion), height=h, width=w)
+    elif isinstance(motion, (str, os.PathLike, tuple)):
+        path, start = (motion, 0) if not isinstance(motion, tuple) else motion
+        if isinstance(start, bool) or not isinstance(start, (int, np.integer)) or start < 0:
+            raise ValueError(f"motion for video {i}: (path, start) needs a frame index start >= 0, got {start!r}")
+        data = maps_for_clip(os.fspath(path), height=h, width=w, start=int(start), frames=t)
     else:
         data = motion
     maps = torch.as_tensor(np.asarray(data.cpu() if isinstance(data, torch.Tensor) else data), dtype=torch.float32)
