@@ -199,6 +199,15 @@ class ScoreAttack(RunComponent):
                 }
             )
 
+    def _notes(self, i: int, s: LoopState, x0: torch.Tensor) -> list[str]:
+        notes = self.notes(i)
+        if int(s.iterations[i]) > 0 and not bool(s.success[i]) and bool((s.x[i] == x0[i]).all()):
+            notes.append(
+                f"the attack never moved in {int(s.iterations[i])} iterations: its gradient estimate stayed 0 "
+                "(a model whose output ignores small changes?); the model is not shown to be robust"
+            )
+        return notes
+
     def _result(
         self, i: int, s: LoopState, oracle: QueryOracle, x0: torch.Tensor, targets: torch.Tensor | None
     ) -> AttackResult:
@@ -217,6 +226,7 @@ class ScoreAttack(RunComponent):
             history=s.history[i],
             iterations=int(s.iterations[i]),
             misclassified=bool(s.misclassified[i]),
+            notes=self._notes(i, s, x0),
             clean_prob=float(s.clean_prob[i]),
         )
 

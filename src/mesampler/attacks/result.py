@@ -46,6 +46,7 @@ class AttackResult:
     misclassified: bool = False
     clean_prob: float = float("nan")
     label_given: bool = True
+    notes: list[str] = field(default_factory=list)
 
     @property
     def status(self) -> Status:

@@ -33,5 +33,8 @@ class SignPGD(ScoreAttack):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.estimator.load_state_dict(state["estimator"])
 
+    def notes(self, i: int) -> list[str]:
+        return self.estimator.notes(i)
+
     def _step(self, x: torch.Tensor, idx: torch.Tensor, iteration: int, loss: LossQuery) -> torch.Tensor:
         return torch.add(x, self.estimator.estimate(x, idx, iteration, loss).sign(), alpha=-self.lr)

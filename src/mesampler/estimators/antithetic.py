@@ -17,10 +17,19 @@ difference stops measuring a local slope. The authors' code and Bandits normalis
 direction; the working default here does too: ``w`` is scaled to l2 norm ``fd_eps`` per frame
 (``"frame"``, as the released code), or over the whole video (``"video"``, as Bandits), or not
 at all (``"none"``, the paper's literal form). Probes are clipped to the model's [0, 1] bounds.
+
+Flat-signal adaptation (``adapt_fd``, ours, not the paper's): a quantised model (int8) or an API that rounds
+its probabilities answers both probes of a pair identically when the probes are smaller than its output
+step, so ``g`` stays 0 and the attack never moves. After :data:`FLAT_RUN` consecutive iterations in which a
+video's probe pair returned the same loss, its probe size is doubled (up to :data:`MAX_SCALE` times
+``fd_eps``); after :data:`SIGNAL_RUN` consecutive iterations with signal it is halved again, down to
+``fd_eps``. Each video's result says when this happened. On a smooth model ties never occur, so nothing
+changes there.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Literal
 
 import torch
@@ -28,16 +37,27 @@ import torch
 from mesampler.estimators.base import GradientEstimator, LossQuery, put_rows, rows
 from mesampler.samplers.base import Sampler, VideoBatch
 
+log = logging.getLogger(__name__)
+
 ProbeNorm = Literal["frame", "video", "none"]
+FLAT_RUN = 2
+"""Consecutive flat iterations (identical probe losses) before a video's probe size doubles."""
+SIGNAL_RUN = 10
+"""Consecutive iterations with signal before a raised probe size is halved again."""
+MAX_SCALE = 256.0
+"""Largest multiple of ``fd_eps`` the adaptation may reach."""
 
 
-def normalise_(w: torch.Tensor, how: ProbeNorm, size: float) -> torch.Tensor:
-    """Scale ``(b, T, H, W, C)`` directions in place to l2 norm ``size`` per frame or per video
-    (``"none"``: multiply by ``size``)."""
+def normalise_(w: torch.Tensor, how: ProbeNorm, size: float | torch.Tensor) -> torch.Tensor:
+    """Scale ``(b, T, H, W, C)`` directions in place to l2 norm ``size`` (a float, or one per direction
+    ``(b,)``) per frame or per video (``"none"``: multiply by ``size``)."""
+    size_t = torch.as_tensor(size, dtype=w.dtype, device=w.device).reshape(-1, *(1,) * (w.ndim - 1))
     if how == "none":
-        return w.mul_(size)
+        return w.mul_(size_t)
     norms = w.flatten(2 if how == "frame" else 1).norm(dim=-1).clamp_min(1e-12)  # (b, T) or (b,)
-    return w.mul_((size / norms).reshape(norms.shape + (1,) * (w.ndim - norms.ndim)))
+    return w.mul_(
+        size_t.reshape(-1, *(1,) * (norms.ndim - 1)).div(norms).reshape(norms.shape + (1,) * (w.ndim - norms.ndim))
+    )
 
 
 class AntitheticPriorEstimator(GradientEstimator):
@@ -49,6 +69,7 @@ class AntitheticPriorEstimator(GradientEstimator):
         fd_eps: finite-difference step (paper: 0.1).
         eta: learning rate of ``g`` (paper: 0.1).
         probe_norm: ``"frame"`` (default), ``"video"`` or ``"none"`` (paper literal); see module doc.
+        adapt_fd: raise the probe size on a flat signal (quantised or rounded outputs); see module doc.
     """
 
     def __init__(
@@ -59,6 +80,7 @@ class AntitheticPriorEstimator(GradientEstimator):
         fd_eps: float = 0.1,
         eta: float = 0.1,
         probe_norm: ProbeNorm = "frame",
+        adapt_fd: bool = True,
     ) -> None:
         if probe_norm not in ("frame", "video", "none"):
             raise ValueError(f"probe_norm must be 'frame', 'video' or 'none', got {probe_norm!r}")
@@ -67,17 +89,54 @@ class AntitheticPriorEstimator(GradientEstimator):
                 raise ValueError(f"{name} must be > 0, got {v}")
         self.sampler = sampler
         self.delta, self.fd_eps, self.eta, self.probe_norm = delta, fd_eps, eta, probe_norm
+        self.adapt_fd = adapt_fd
 
     def init(self, batch: VideoBatch) -> None:
         self.g = torch.zeros_like(batch.x0)
+        n = len(batch.x0)
+        self.scale = torch.ones(n, device=batch.x0.device)  # per-video multiple of fd_eps
+        self.flat = torch.zeros(n, dtype=torch.long, device=batch.x0.device)  # current run of flat pairs (< 0: signal)
+        self.flat_total = torch.zeros(n, dtype=torch.long)
+        self.max_scale = torch.ones(n)
         self.sampler.init(batch)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"g": self.g, "sampler": self.sampler.state_dict()}
+        return {
+            "g": self.g, "scale": self.scale, "flat": self.flat, "flat_total": self.flat_total,
+            "max_scale": self.max_scale, "sampler": self.sampler.state_dict(),
+        }  # fmt: skip
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.g = state["g"].to(self.g.device)
+        dev = self.g.device
+        self.g, self.scale, self.flat = state["g"].to(dev), state["scale"].to(dev), state["flat"].to(dev)
+        self.flat_total, self.max_scale = state["flat_total"].cpu(), state["max_scale"].cpu()
         self.sampler.load_state_dict(state["sampler"])
+
+    def notes(self, i: int) -> list[str]:
+        if float(self.max_scale[i]) <= 1:
+            return []
+        return [
+            f"flat loss (both probes equal) in {int(self.flat_total[i])} iterations, as a quantised or rounded "
+            f"output gives: probe size raised up to {self.fd_eps * float(self.max_scale[i]):g} "
+            f"({float(self.max_scale[i]):g} x fd_eps)"
+        ]
+
+    def _adapt(self, idx: torch.Tensor, flat: torch.Tensor) -> None:
+        """Update the per-video probe scale from this iteration's flat pairs ``(b,)`` bool."""
+        run = self.flat[idx]
+        run = torch.where(flat, run.clamp_min(0) + 1, run.clamp_max(0) - 1)
+        scale = self.scale[idx]
+        up, down = run >= FLAT_RUN, (run <= -SIGNAL_RUN) & (scale > 1)
+        if bool(up.any()) and float(scale[up].max()) < MAX_SCALE:
+            log.warning(
+                "flat loss for %d video(s): the model's output does not change under probes of size %g; "
+                "raising the probe size (quantised or rounded output?)", int(up.sum()), self.fd_eps
+            )  # fmt: skip
+        scale = torch.where(up, (scale * 2).clamp_max(MAX_SCALE), torch.where(down, (scale / 2).clamp_min(1), scale))
+        self.scale[idx], self.flat[idx] = scale, torch.where(up | down, torch.zeros_like(run), run)
+        cpu = idx.cpu()
+        self.flat_total[cpu] += flat.cpu().long()
+        self.max_scale[cpu] = torch.maximum(self.max_scale[cpu], scale.cpu())
 
     def estimate(self, x: torch.Tensor, idx: torch.Tensor, iteration: int, loss: LossQuery) -> torch.Tensor:
         b = len(idx)
@@ -86,10 +145,13 @@ class AntitheticPriorEstimator(GradientEstimator):
         probes = torch.empty((2, *x.shape), device=x.device)  # w1 = g + delta r_s, w2 = g - delta r_s
         torch.add(g, r_s, alpha=self.delta, out=probes[0])
         torch.add(g, r_s, alpha=-self.delta, out=probes[1])
-        probes = normalise_(probes.view(2 * b, *x.shape[1:]), self.probe_norm, self.fd_eps).view(2, *x.shape)
+        size = self.fd_eps * self.scale[idx]  # (b,): fd_eps, raised on a flat signal
+        probes = normalise_(probes.view(2 * b, *x.shape[1:]), self.probe_norm, size.repeat(2)).view(2, *x.shape)
         probes.add_(x).clamp_(0, 1)
         losses = loss(probes.view(2 * b, *x.shape[1:]), torch.cat([idx, idx]))
-        step = (losses[b:] - losses[:b]) / (self.delta * self.fd_eps)  # (L(x + w2) - L(x + w1)) / (delta fd_eps)
+        if self.adapt_fd:
+            self._adapt(idx, losses[b:] == losses[:b])
+        step = (losses[b:] - losses[:b]) / (self.delta * size)  # (L(x + w2) - L(x + w1)) / (delta fd_eps)
         g = torch.addcmul(g, step.view(-1, 1, 1, 1, 1), r_s, value=-self.eta)
         self.g = put_rows(self.g, idx, g)
         return g

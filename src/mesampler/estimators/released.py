@@ -18,6 +18,8 @@ from mesampler.samplers.base import Sampler
 class ReleasedEstimator(AntitheticPriorEstimator):
     """The released code's estimator: per-frame probe norm ``fd_eps``, derivative over ``fd_eps delta^2``."""
 
-    def __init__(self, sampler: Sampler, *, delta: float = 0.1, fd_eps: float = 0.1, eta: float = 0.1) -> None:
-        super().__init__(sampler, delta=delta, fd_eps=fd_eps, eta=eta, probe_norm="frame")
+    def __init__(
+        self, sampler: Sampler, *, delta: float = 0.1, fd_eps: float = 0.1, eta: float = 0.1, adapt_fd: bool = True
+    ) -> None:
+        super().__init__(sampler, delta=delta, fd_eps=fd_eps, eta=eta, probe_norm="frame", adapt_fd=adapt_fd)
         self.eta = eta / delta  # dividing the derivative by fd_eps delta^2 = scaling eta by 1 / delta

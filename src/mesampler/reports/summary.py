@@ -53,6 +53,7 @@ def summary_text(r: AttackResult, classes: Sequence[str] | None = None) -> str:
             f"queries {r.queries} = {r.loss_queries} loss + {r.check_queries} check (budget {r.max_queries}), "
             f"{r.iterations} iterations",
             f"linf {r.linf:.4f} (eps {r.eps}), {r.wall_time_s:.1f} s",
+            *(f"note: {n}" for n in r.notes),
         ]
     )
 

@@ -44,6 +44,10 @@ class RunComponent:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore :meth:`state_dict` (nothing to restore for a stateless component)."""
 
+    def notes(self, i: int) -> list[str]:
+        """What the user should know about video ``i``'s run (e.g. an adapted step size)."""
+        return []
+
 
 class Sampler(RunComponent):
     """Base prior. ``draw`` returns ``(b, T, H, W, 3)`` float32 noise on the generators' device."""

@@ -22,13 +22,15 @@ PAPER = "Zhang, Zhu, Zhu, Yang, Motion-Excited Sampler: Video Adversarial Attack
 class PriorDefaults:
     """Algorithms 1-2 of the ME-Sampler paper, appendix A: exploration ``delta``, finite-difference step
     ``fd_eps``, ``g``'s learning rate ``eta``, image step ``lr`` (the paper's h) on [0, 1] pixels;
-    ``probe_norm`` as explained in :mod:`mesampler.estimators.antithetic`."""
+    ``probe_norm`` as explained in :mod:`mesampler.estimators.antithetic`; ``adapt_fd`` (ours, not the
+    paper's) raises the probe size where a quantised or rounded output makes the signal flat."""
 
     delta: float = 0.1
     fd_eps: float = 0.1
     eta: float = 0.1
     lr: float = 0.025
     probe_norm: ProbeNorm = "frame"
+    adapt_fd: bool = True
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,9 @@ class MESamplerDefaults(PriorDefaults):
 
 def prior_pgd(sampler: Sampler, p: PriorDefaults) -> SignPGD:
     """Algorithms 1-2 over ``sampler``: sign-PGD on the antithetic prior estimate."""
-    estimator = AntitheticPriorEstimator(sampler, delta=p.delta, fd_eps=p.fd_eps, eta=p.eta, probe_norm=p.probe_norm)
+    estimator = AntitheticPriorEstimator(
+        sampler, delta=p.delta, fd_eps=p.fd_eps, eta=p.eta, probe_norm=p.probe_norm, adapt_fd=p.adapt_fd
+    )
     return SignPGD(estimator, lr=p.lr)
 
 

@@ -15,13 +15,15 @@ from mesampler.samplers import ReleasedSampler
 
 @dataclass(frozen=True)
 class ReleasedDefaults:
-    """The released code's constants (they equal the paper's appendix A values; probes always per frame)."""
+    """The released code's constants (they equal the paper's appendix A values; probes always per frame);
+    ``adapt_fd`` as in :class:`~mesampler.attacks.methods.me_sampler.PriorDefaults` (not in the released code)."""
 
     delta: float = 0.1
     fd_eps: float = 0.1
     eta: float = 0.1
     lr: float = 0.025
     interval: int = 10
+    adapt_fd: bool = True
 
 
 @register_attack(
@@ -33,5 +35,7 @@ class ReleasedDefaults:
 )
 def me_sampler_released(p: ReleasedDefaults) -> SignPGD:
     """The authors' released-code form of the ME-Sampler."""
-    estimator = ReleasedEstimator(ReleasedSampler(interval=p.interval), delta=p.delta, fd_eps=p.fd_eps, eta=p.eta)
+    estimator = ReleasedEstimator(
+        ReleasedSampler(interval=p.interval), delta=p.delta, fd_eps=p.fd_eps, eta=p.eta, adapt_fd=p.adapt_fd
+    )
     return SignPGD(estimator, lr=p.lr)
