@@ -53,3 +53,56 @@ def test_without_adaptation_the_attack_says_it_never_moved() -> None:
     from mesampler.reports.summary import summary_text
 
     assert "note: the attack never moved" in summary_text(r)
+
+
+class CountingLinear:
+    def __init__(self, k: int = 10) -> None:
+        self.w = np.random.default_rng(3).normal(size=(int(np.prod(SHAPE)), k)).astype(np.float32) / 4
+        self.seen = 0
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        self.seen += len(x)
+        return (x.reshape(len(x), -1) - 0.5) @ self.w
+
+
+def test_api_output_top_k_and_rounding() -> None:
+    from mesampler.models.adapters import APIOutput
+
+    api = APIOutput(CountingLinear(), top_k=3, decimals=2)
+    out = api(np.random.default_rng(0).random((2, *SHAPE)).astype(np.float32))
+    assert out.shape == (2, 10) and (np.isfinite(out).sum(1) == 3).all()
+    known = out[np.isfinite(out)]
+    assert (known >= 0).all() and (known <= 1).all() and np.allclose(known, np.round(known, 2))
+    with pytest.raises(ValueError, match="top_k"):
+        APIOutput(CountingLinear(), top_k=0)
+
+
+@pytest.mark.parametrize("loss", ["logits", "cross-entropy", "probability"])
+@pytest.mark.parametrize("method", ["me-sampler", "e-bandits"])
+def test_attacks_on_a_top_k_rounded_api_count_exactly(loss: str, method: str) -> None:
+    from mesampler.models.adapters import APIOutput
+
+    inner = CountingLinear()
+    api = APIOutput(inner, top_k=5, decimals=4)
+    video = np.random.default_rng(4).random(SHAPE).astype(np.float32)
+    r = mesampler.attack(api, video, method=method, loss=loss, eps=0.03, max_queries=150, seed=1)
+    assert r.queries == inner.seen == r.loss_queries + r.check_queries <= 150
+    assert all(np.isfinite(v) for _, v in r.history)
+    top = int(np.nanargmax(api(r.adversarial[None])[0]))
+    assert top == r.adv_label
+
+
+def test_cli_api_flags(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from mesampler import testbed
+    from mesampler.cli.main import main
+    from mesampler.video import write_video
+
+    videos, _, _ = testbed.make_dataset(3, testbed.TEST_SEED)
+    path = write_video(tmp_path / "clip.mkv", videos[2], fps=10)
+    out = tmp_path / "o"
+    argv = ["attack", str(path), "--model", "testbed-motion", "--out", str(out), "--max-queries", "30",
+            "--api-top-k", "3", "--api-decimals", "3", "--no-progress"]  # fmt: skip
+    assert main(argv) == 0
+    assert json.loads((out / "summary.json").read_text())["queries"] <= 30

@@ -37,7 +37,9 @@ class QueryOracle:
             the count is the same).
         scores: ``"logits"``, ``"probs"`` or ``"auto"`` (probabilities are detected on the
             first call: rows in [0, 1] summing to 1). Probabilities are returned as log-probabilities,
-            which differ from logits by a per-row constant, so every loss treats both alike.
+            which differ from logits by a per-row constant, so every loss treats both alike. A model that
+            declares ``output_kind`` (:class:`~mesampler.models.adapters.APIOutput`) may return NaN for unknown
+            classes (outside its top k); they are given a score one below the row's lowest known score.
     """
 
     def __init__(
@@ -63,6 +65,10 @@ class QueryOracle:
         self.loss_queries = np.zeros(n_videos, dtype=np.int64)
         self.check_queries = np.zeros(n_videos, dtype=np.int64)
         self._torch_in = accepts_torch(model)
+        declared = getattr(model, "output_kind", None)  # APIOutput: "probs", classes outside the top k NaN
+        self._partial = declared in ("probs", "logits")
+        if scores == "auto" and self._partial:
+            self.scores_kind = "probs" if declared == "probs" else "logits"
 
     @property
     def queries(self) -> np.ndarray:
@@ -124,15 +130,21 @@ class QueryOracle:
         if self.num_classes is not None and k != self.num_classes:
             raise ModelError(f"the model returned {k} scores per video, earlier {self.num_classes}")
         self.num_classes = k
-        if not torch.isfinite(scores).all():
-            bad = int((~torch.isfinite(scores)).any(1).nonzero()[0])
+        unknown = torch.isnan(scores) if self._partial else torch.zeros_like(scores, dtype=torch.bool)
+        rows_bad = (~(torch.isfinite(scores) | unknown)).any(1) | unknown.all(1)
+        if rows_bad.any():
+            bad = int(rows_bad.nonzero()[0])
             raise ModelError(f"the model returned non-finite scores (NaN or inf) for video {bad} of the batch")
         if self.scores_kind == "auto":
-            sums = scores.sum(1)
+            known = scores[~unknown]
+            sums = scores.nan_to_num(0).sum(1)
             is_prob = bool(
-                (scores >= 0).all() and (scores <= 1).all() and torch.allclose(sums, torch.ones_like(sums), atol=1e-3)
+                (known >= 0).all() and (known <= 1).all() and torch.allclose(sums, torch.ones_like(sums), atol=1e-3)
             )
             self.scores_kind = "probs" if is_prob else "logits"
         if self.scores_kind == "probs":
-            return scores.clamp_min(1e-30).log()
+            scores = scores.clamp_min(1e-30).log()
+        if self._partial:  # unknown classes (outside an API's top k) rank below every known one
+            floor = scores.masked_fill(unknown, float("inf")).amin(1, keepdim=True) - 1.0
+            scores = torch.where(unknown, floor.expand_as(scores), scores)
         return scores

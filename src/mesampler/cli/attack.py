@@ -65,6 +65,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument(
+        "--api-top-k", type=positive_int, default=None, metavar="K",
+        help="attack the model as an API that returns only its top K probabilities (APIOutput)",
+    )  # fmt: skip
+    p.add_argument(
+        "--api-decimals", type=non_negative_int, default=None, metavar="D",
+        help="... and rounds them to D decimals (APIOutput)",
+    )  # fmt: skip
+    p.add_argument(
         "--frames", type=positive_int, default=None, help="frames in the clip (default: the model's, else 64)"
     )
     p.add_argument("--pad", action="store_true", help="repeat the last frame when the video has fewer than --frames")
@@ -111,6 +119,10 @@ def run(args: argparse.Namespace) -> int:
     if args.resume and not ckpt_path.exists():
         raise UserError(f"--resume: {ckpt_path} does not exist (nothing to resume)")
     model = _load(args.model, args.device)
+    if args.api_top_k is not None or args.api_decimals is not None:
+        from mesampler.models.adapters import APIOutput
+
+        model = APIOutput(model, top_k=args.api_top_k, decimals=args.api_decimals)
     about = model_info(model)
     classes = about.classes
     frames = args.frames or about.frames or 64
@@ -254,7 +266,7 @@ def _robustness(model: Any, result: Any, as_uint8: np.ndarray) -> dict[str, Any]
     }
     out: dict[str, Any] = {"note": "verification queries, outside the attack's budget and counts"}
     for name, v in versions.items():
-        top = int(np.asarray(model(v[None])).argmax())
+        top = int(np.nanargmax(np.asarray(model(v[None]), dtype=np.float64)[0]))  # NaN: an API's unknown classes
         fooled = top == result.target if result.targeted else top != result.label
         out[name] = {"top1": top, "fools": bool(fooled)}
     return out

@@ -6,6 +6,7 @@ registered name, an ONNX or TorchScript file, an ``http(s)://`` URL, an ``nn.Mod
 Models behind HTTP live in :mod:`mesampler.remote`.
 """
 
+from mesampler.models.adapters.api_output import APIOutput
 from mesampler.models.adapters.callable import CallableModel
 from mesampler.models.adapters.load import MODEL_SUFFIXES, load_model
 from mesampler.models.adapters.module import ModuleModel, from_module
@@ -13,6 +14,7 @@ from mesampler.models.adapters.onnx_model import ONNXModel, from_onnx
 from mesampler.models.adapters.torchscript import from_torchscript
 
 __all__ = [
+    "APIOutput",
     "MODEL_SUFFIXES",
     "CallableModel",
     "ModuleModel",
