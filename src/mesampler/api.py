@@ -154,6 +154,8 @@ def attack_batch(
             x0,
             [torch.Generator(device=dev).manual_seed(int(plan.seeds[i])) for i in idx],
             [None if m is None else m.to(dev) for m in maps],
+            plan.eps,
+            plan.max_queries,
         )
         oracle = QueryOracle(model, len(idx), plan.max_queries, device=dev, batch_size=batch_size, scores=scores)
         lab_t = torch.tensor([-1 if plan.labels[i] is None else plan.labels[i] for i in idx], device=dev)

@@ -20,7 +20,7 @@ from mesampler.attacks.checkpoint import Checkpoint
 from mesampler.attacks.losses import LossFn
 from mesampler.attacks.oracle import QueryOracle
 from mesampler.attacks.result import AttackResult
-from mesampler.estimators.base import LossQuery, put_rows, rows
+from mesampler.estimators.base import put_rows, rows
 from mesampler.samplers.base import RunComponent, VideoBatch
 
 Callback = Callable[[dict[str, Any]], None]
@@ -59,13 +59,32 @@ class LoopState:
         )  # fmt: skip
 
 
+class Queries:
+    """What a step may ask the model, all counted as loss queries: ``queries(videos, owners) -> losses``
+    ``(m,)``, or ``queries.scored(videos, owners) -> (losses, scores (m, K))`` for a search method whose
+    proposals' scores also decide success (it then sets :attr:`ScoreAttack.iterate_scores`)."""
+
+    def __init__(self, oracle: QueryOracle, loss: LossFn, goal: torch.Tensor, targeted: bool) -> None:
+        self.oracle, self.loss, self.goal, self.targeted = oracle, loss, goal, targeted
+
+    def scored(self, videos: torch.Tensor, owners: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        scores = self.oracle(videos, owners, "loss")
+        return self.loss(scores, self.goal[owners], self.targeted), scores
+
+    def __call__(self, videos: torch.Tensor, owners: torch.Tensor) -> torch.Tensor:
+        return self.scored(videos, owners)[0]
+
+
 class ScoreAttack(RunComponent):
     """Base of all attacks. Subclasses set ``queries_per_iteration`` and implement ``_step``; those with run
     state also override :meth:`state_dict` / :meth:`load_state_dict` (tensors and plain values only)."""
 
     queries_per_iteration = 3
+    iterate_scores: torch.Tensor | None = None
+    """Set by a step whose own queries already scored the videos it returns ``(b, K)``: the loop then sends
+    no check query for them (the model saw each proposal once)."""
 
-    def _step(self, x: torch.Tensor, idx: torch.Tensor, iteration: int, loss: LossQuery) -> torch.Tensor:
+    def _step(self, x: torch.Tensor, idx: torch.Tensor, iteration: int, loss: Queries) -> torch.Tensor:
         """One iteration for videos ``idx``: return the new (unprojected) videos ``(b, T, H, W, 3)``."""
         raise NotImplementedError
 
@@ -94,9 +113,7 @@ class ScoreAttack(RunComponent):
         )
         goal = targets if targets is not None else s.labels
 
-        def loss_query(videos: torch.Tensor, owners: torch.Tensor) -> torch.Tensor:
-            return loss(oracle(videos, owners, "loss"), goal[owners], targeted)
-
+        queries = Queries(oracle, loss, goal, targeted)
         last: dict[str, Any] | None = None  # the state at the latest iteration boundary, saved on Ctrl-C
         try:
             while True:
@@ -110,10 +127,13 @@ class ScoreAttack(RunComponent):
                 active = (~s.done).nonzero()[:, 0]
                 if len(active) == 0:
                     break
-                step = self._step(rows(s.x, active), active, s.it, loss_query)
+                self.iterate_scores = None
+                step = self._step(rows(s.x, active), active, s.it, queries)
                 s.x = put_rows(s.x, active, torch.clamp(step, rows(lo, active), rows(hi, active)))
                 s.iterations[active.cpu()] += 1
-                checks = oracle(rows(s.x, active), active, "check")
+                checks = self.iterate_scores
+                if checks is None:
+                    checks = oracle(rows(s.x, active), active, "check")
                 self._record(s, oracle, checks, active, goal, loss, targeted, callback)
                 s.it += 1
         except KeyboardInterrupt:

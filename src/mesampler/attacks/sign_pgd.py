@@ -10,8 +10,8 @@ from typing import Any
 
 import torch
 
-from mesampler.attacks.base import ScoreAttack
-from mesampler.estimators.base import GradientEstimator, LossQuery
+from mesampler.attacks.base import Queries, ScoreAttack
+from mesampler.estimators.base import GradientEstimator
 from mesampler.samplers.base import VideoBatch
 
 
@@ -36,5 +36,5 @@ class SignPGD(ScoreAttack):
     def notes(self, i: int) -> list[str]:
         return self.estimator.notes(i)
 
-    def _step(self, x: torch.Tensor, idx: torch.Tensor, iteration: int, loss: LossQuery) -> torch.Tensor:
+    def _step(self, x: torch.Tensor, idx: torch.Tensor, iteration: int, loss: Queries) -> torch.Tensor:
         return torch.add(x, self.estimator.estimate(x, idx, iteration, loss).sign(), alpha=-self.lr)

@@ -16,11 +16,14 @@ import torch
 @dataclass(frozen=True)
 class VideoBatch:
     """What one run starts from: clean videos ``x0`` ``(B, T, H, W, 3)`` float32 in [0, 1], one random
-    generator per video, and per video its motion maps ``(N, H, W, 2)`` (dx, dy) pixels or ``None``."""
+    generator per video, per video its motion maps ``(N, H, W, 2)`` (dx, dy) pixels or ``None``, the
+    l-inf radius ``eps`` and the per-video budget ``max_queries`` (0: not given)."""
 
     x0: torch.Tensor
     generators: Sequence[torch.Generator]
     motions: Sequence[torch.Tensor | None]
+    eps: float = 0.0
+    max_queries: int = 0
 
     @property
     def shape(self) -> tuple[int, int, int, int, int]:

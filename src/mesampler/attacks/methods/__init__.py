@@ -3,7 +3,8 @@
 * ``me-sampler`` and its Table 3/4 ablations ``multi-noise``, ``one-noise``, ``u-sample``, ``s-value``
   (Zhang et al., ECCV 2020), which share ME-Sampler's record;
 * ``me-sampler-released``: the authors' released code (``PAPER.md``);
-* the Table 2 comparators ``e-nes``, ``e-bandits`` and ``v-bad``.
+* the Table 2 comparators ``e-nes``, ``e-bandits`` and ``v-bad``;
+* beyond the paper: ``square`` (Square Attack with spatio-temporal tubes) and ``random-noise`` (the floor).
 """
 
 METHOD_MODULES = (
@@ -16,4 +17,6 @@ METHOD_MODULES = (
     "e_nes",
     "e_bandits",
     "v_bad",
+    "random_noise",
+    "square",
 )
