@@ -41,13 +41,13 @@ def gens(n: int, seed: int = 0) -> list[torch.Generator]:
 
 def small(method: str) -> dict:
     """Parameters that let a method take steps within a tiny budget."""
-    return {"e-nes": {"samples": 4}, "v-bad": {"samples": 4, "surrogate": TinySurrogate()}}.get(method, {})
+    return {"e-nes": {"samples": 4}, "v-bad": {"samples": 4, "split": 2, "surrogate": TinySurrogate()}}.get(method, {})
 
 
 def test_registered_with_paper_defaults() -> None:
     assert attack_params("e-nes") == {"samples": 50, "sigma": 1e-3, "momentum": 0.9, "lr": 0.01}
     assert attack_params("e-bandits") == {"tile": 6, "fd_eta": 0.1, "exploration": 1.0, "online_lr": 100.0, "lr": 0.01}
-    assert attack_params("v-bad") == {"surrogate": None, "samples": 48, "sigma": 1e-5, "split": 1, "lr": 0.01}
+    assert attack_params("v-bad") == {"surrogate": None, "samples": 48, "sigma": 1e-3, "split": 8, "lr": 0.01}
     assert default_loss("me-sampler-released") == "probability" and default_loss("e-nes") == "logits"
     assert [needs_motion(m) for m in BASELINES] == [False, False, False, True, True, True]
     assert create_attack("e-nes").queries_per_iteration == 51 and create_attack("e-bandits").queries_per_iteration == 3
@@ -134,12 +134,18 @@ def test_u_sample_and_s_value_replace_values_inside_the_motion_region() -> None:
     assert sequential_map(2, 3)[1, 2].tolist() == [5.0, 5.0]
 
 
-def test_released_grid_shift_cast_and_range() -> None:
-    maps = torch.tensor([[[[-2.0, 0.0], [0.0, 300.5]]]])  # (1, 1, 2, 2)
+def test_released_grid_shift_cast_and_frame_size_scale() -> None:
+    """(2 v - S + 1) / (S - 1), S = width for dx and height for dy (corrected PAPER.md): value v reads pixel v."""
+    maps = torch.tensor([[[[-2.0, 0.0], [0.0, 300.5]]]])  # (1, 1, 2, 2): H = 1, W = 2
     grid = released_grid(maps)
     u8 = torch.tensor([[[[0.0, 2.0], [2.0, (302 % 256)]]]])
-    torch.testing.assert_close(grid, u8 / 255 * 2 - 1)
-    assert grid.min() >= -1 and grid.max() <= 1
+    size = torch.tensor([2.0, 1.0])
+    torch.testing.assert_close(grid, (2 * u8 - size + 1) / (size - 1).clamp_min(1))
+    ys, xs = torch.meshgrid(torch.arange(3.0), torch.arange(4.0), indexing="ij")
+    identity = torch.stack([xs, ys], -1)[None]  # (1, 3, 4, 2): pixel (x, y) moved by (x, y) reads pixel (x, y)
+    noise = torch.arange(12.0).reshape(1, 1, 3, 4)
+    out = torch.nn.functional.grid_sample(noise, released_grid(identity), align_corners=True)
+    torch.testing.assert_close(out, noise)
 
 
 def test_released_prior_is_the_same_in_every_frame_and_maps_go_in_gop_order() -> None:
@@ -153,9 +159,10 @@ def test_released_prior_is_the_same_in_every_frame_and_maps_go_in_gop_order() ->
     assert order == [0, 0, 1, 1, 2, 2, 0, 0]
 
 
-def test_released_estimator_scales_the_derivative_by_delta_squared() -> None:
-    est = ReleasedEstimator(ReleasedSampler(), delta=0.1, fd_eps=0.1, eta=0.1)
-    assert est.eta == pytest.approx(1.0) and est.probe_norm == "frame"
+def test_released_estimator_makes_the_papers_update_with_unclipped_probes() -> None:
+    """Its derivative over fd_eps delta^2 times the direction delta r_s is the paper's update (eta, not eta/delta)."""
+    est = ReleasedEstimator(ReleasedSampler(), delta=0.1, fd_eps=0.1, eta=0.1, clip_probes=False)
+    assert est.eta == pytest.approx(0.1) and est.probe_norm == "frame" and not est.clip_probes
 
 
 def test_released_default_loss_is_probability() -> None:

@@ -70,6 +70,7 @@ class AntitheticPriorEstimator(GradientEstimator):
         eta: learning rate of ``g`` (paper: 0.1).
         probe_norm: ``"frame"`` (default), ``"video"`` or ``"none"`` (paper literal); see module doc.
         adapt_fd: raise the probe size on a flat signal (quantised or rounded outputs); see module doc.
+        clip_probes: clip probes to the model's [0, 1] bounds (the released code does not).
     """
 
     def __init__(
@@ -81,6 +82,7 @@ class AntitheticPriorEstimator(GradientEstimator):
         eta: float = 0.1,
         probe_norm: ProbeNorm = "frame",
         adapt_fd: bool = True,
+        clip_probes: bool = True,
     ) -> None:
         if probe_norm not in ("frame", "video", "none"):
             raise ValueError(f"probe_norm must be 'frame', 'video' or 'none', got {probe_norm!r}")
@@ -89,7 +91,7 @@ class AntitheticPriorEstimator(GradientEstimator):
                 raise ValueError(f"{name} must be > 0, got {v}")
         self.sampler = sampler
         self.delta, self.fd_eps, self.eta, self.probe_norm = delta, fd_eps, eta, probe_norm
-        self.adapt_fd = adapt_fd
+        self.adapt_fd, self.clip_probes = adapt_fd, clip_probes
 
     def init(self, batch: VideoBatch) -> None:
         self.g = torch.zeros_like(batch.x0)
@@ -147,7 +149,9 @@ class AntitheticPriorEstimator(GradientEstimator):
         torch.add(g, r_s, alpha=-self.delta, out=probes[1])
         size = self.fd_eps * self.scale[idx]  # (b,): fd_eps, raised on a flat signal
         probes = normalise_(probes.view(2 * b, *x.shape[1:]), self.probe_norm, size.repeat(2)).view(2, *x.shape)
-        probes.add_(x).clamp_(0, 1)
+        probes.add_(x)
+        if self.clip_probes:
+            probes.clamp_(0, 1)
         losses = loss(probes.view(2 * b, *x.shape[1:]), torch.cat([idx, idx]))
         if self.adapt_fd:
             self._adapt(idx, losses[b:] == losses[:b])

@@ -1,12 +1,11 @@
 """Algorithm 1 as the ME-Sampler authors' released code computes it (see ``PAPER.md``).
 
-Two differences from :class:`~mesampler.estimators.antithetic.AntitheticPriorEstimator`'s default:
-probes are normalised to l2 norm ``fd_eps`` (0.1) per frame (the default there too), and the
-derivative is divided by ``fd_eps delta^2`` instead of ``delta fd_eps``:
-
-    g <- g - eta (L(x + w2) - L(x + w1)) / (fd_eps delta^2) r_s
-
-which is the paper's update with learning rate ``eta / delta``; this subclass applies exactly that.
+Probes are normalised to l2 norm ``fd_eps`` (0.1) per frame (as
+:class:`~mesampler.estimators.antithetic.AntitheticPriorEstimator` does by default); the released code does
+not clip them to [0, 1] (``clip_probes=False`` reproduces that; the default keeps this library's promise
+that a model only ever sees videos in its [0, 1] bounds). Its derivative is divided by ``fd_eps delta^2``
+but multiplies the explored direction ``delta r_s``, so the net update of ``g`` is exactly the paper's,
+``g <- g - eta (L(x + w2) - L(x + w1)) / (delta fd_eps) r_s``.
 """
 
 from __future__ import annotations
@@ -16,10 +15,18 @@ from mesampler.samplers.base import Sampler
 
 
 class ReleasedEstimator(AntitheticPriorEstimator):
-    """The released code's estimator: per-frame probe norm ``fd_eps``, derivative over ``fd_eps delta^2``."""
+    """The released code's estimator: per-frame probe norm ``fd_eps``, the paper's update of ``g``."""
 
     def __init__(
-        self, sampler: Sampler, *, delta: float = 0.1, fd_eps: float = 0.1, eta: float = 0.1, adapt_fd: bool = True
+        self,
+        sampler: Sampler,
+        *,
+        delta: float = 0.1,
+        fd_eps: float = 0.1,
+        eta: float = 0.1,
+        adapt_fd: bool = True,
+        clip_probes: bool = True,
     ) -> None:
-        super().__init__(sampler, delta=delta, fd_eps=fd_eps, eta=eta, probe_norm="frame", adapt_fd=adapt_fd)
-        self.eta = eta / delta  # dividing the derivative by fd_eps delta^2 = scaling eta by 1 / delta
+        super().__init__(
+            sampler, delta=delta, fd_eps=fd_eps, eta=eta, probe_norm="frame", adapt_fd=adapt_fd, clip_probes=clip_probes
+        )

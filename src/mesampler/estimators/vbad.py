@@ -15,7 +15,7 @@ Per iteration and video:
 3. The estimator returns ``p * g`` (partition-wise), so the attack steps ``x <- x - lr sign(g_k) p_k``.
 
 Defaults are the V-BAD released code's untargeted setting: ``samples = 48`` (its 50 rounded to its
-NES batch of 12), ``sigma = 1e-5``, ``split = 1`` (one partition per frame), image step ``lr = 0.01``
+NES batch of 12), ``sigma = 1e-3``, ``split = 8`` (8 x 8 partitions per frame), image step ``lr = 0.01``
 (its ``max_lr``; its lr annealing and random start are not used: the shared loop has a fixed step and
 starts at the clean video). The surrogate is an ImageNet image model, not the attacked model; the model
 layer builds the default one (:func:`mesampler.models.efficientnet.vbad_surrogate`). Probes are clipped to
@@ -73,7 +73,7 @@ class VBADEstimator(GradientEstimator):
         split: patches per frame side (``split ** 2`` partitions per frame).
     """
 
-    def __init__(self, surrogate: Surrogate, *, samples: int = 48, sigma: float = 1e-5, split: int = 1) -> None:
+    def __init__(self, surrogate: Surrogate, *, samples: int = 48, sigma: float = 1e-3, split: int = 8) -> None:
         if not callable(surrogate):
             raise TypeError(f"surrogate must be a callable image model, got {type(surrogate).__name__}")
         if isinstance(samples, bool) or not isinstance(samples, int) or samples < 2 or samples % 2:

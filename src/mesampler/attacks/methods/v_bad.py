@@ -14,14 +14,14 @@ PAPER = "Jiang, Ma, Chen, Bailey, Jiang, Black-box Adversarial Attacks on Video 
 
 @dataclass(frozen=True)
 class VBADDefaults:
-    """V-BAD's released untargeted setting: 48 samples (its 50 rounded to its NES batch of 12), sigma 1e-5,
-    one partition per frame, image step 0.01. ``surrogate``: a differentiable image model
+    """V-BAD's released untargeted setting: 48 samples (its 50 rounded to its NES batch of 12), sigma 1e-3,
+    8 x 8 partitions per frame, image step 0.01. ``surrogate``: a differentiable image model
     ``(N, 3, H, W)`` [0, 1] -> ``(N, D)``; ``None``: the pretrained EfficientNet-Lite0 of the model layer."""
 
     surrogate: Surrogate | None = None
     samples: int = 48
-    sigma: float = 1e-5
-    split: int = 1
+    sigma: float = 1e-3
+    split: int = 8
     lr: float = 0.01
 
 
