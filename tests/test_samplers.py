@@ -83,3 +83,23 @@ def test_noise_priors_structure_and_determinism() -> None:
     again = MultiNoise()
     again.init(VideoBatch(torch.zeros(shape), gens(2), [None, None]))
     assert torch.equal(again.draw(torch.tensor([1]), 0), b)
+
+
+def test_geo_trap_warps_one_noise_frame_into_every_frame() -> None:
+    import torch
+
+    from mesampler.samplers.geo_trap import FAMILIES, GeoTrapSampler, transform_matrices, warp
+
+    frame = torch.randn(3, 9, 11)
+    identity = torch.eye(3)[None].repeat(2, 1, 1)
+    torch.testing.assert_close(warp(frame, identity), frame.permute(1, 2, 0)[None].expand(2, 9, 11, 3))
+    shift = torch.tensor([[[1.0, 0, 2 / 10], [0, 1, 0], [0, 0, 1]]])  # one pixel right in grid units (W = 11)
+    torch.testing.assert_close(warp(frame, shift)[0, :, :-1], frame.permute(1, 2, 0)[:, 1:], atol=1e-5, rtol=0)
+    for family in FAMILIES:
+        m = transform_matrices(torch.zeros(4, {"translation": 2, "dilation": 1}.get(family, 8)), family)
+        assert m.shape == (4, 3, 3)
+        s = GeoTrapSampler(family=family)
+        s.init(VideoBatch(torch.zeros(2, 5, 8, 8, 3), gens(2), [None, None]))
+        r = s.draw(torch.tensor([0, 1]), 0)
+        assert r.shape == (2, 5, 8, 8, 3) and torch.isfinite(r).all()
+        assert not torch.equal(r[0, 0], r[0, 1])  # each frame has its own transform

@@ -4,7 +4,8 @@
   (Zhang et al., ECCV 2020), which share ME-Sampler's record;
 * ``me-sampler-released``: the authors' released code (``PAPER.md``);
 * the Table 2 comparators ``e-nes``, ``e-bandits`` and ``v-bad``;
-* beyond the paper: ``square`` (Square Attack with spatio-temporal tubes) and ``random-noise`` (the floor).
+* beyond the paper: ``geo-trap`` (Li et al., NeurIPS 2021), ``square`` (Square Attack with spatio-temporal
+  tubes) and ``random-noise`` (the floor).
 """
 
 METHOD_MODULES = (
@@ -19,4 +20,5 @@ METHOD_MODULES = (
     "v_bad",
     "random_noise",
     "square",
+    "geo_trap",
 )
