@@ -10,6 +10,8 @@ but multiplies the explored direction ``delta r_s``, so the net update of ``g`` 
 
 from __future__ import annotations
 
+from typing import Any
+
 from mesampler.estimators.antithetic import AntitheticPriorEstimator
 from mesampler.samplers.base import Sampler
 
@@ -17,16 +19,8 @@ from mesampler.samplers.base import Sampler
 class ReleasedEstimator(AntitheticPriorEstimator):
     """The released code's estimator: per-frame probe norm ``fd_eps``, the paper's update of ``g``."""
 
-    def __init__(
-        self,
-        sampler: Sampler,
-        *,
-        delta: float = 0.1,
-        fd_eps: float = 0.1,
-        eta: float = 0.1,
-        adapt_fd: bool = True,
-        clip_probes: bool = True,
-    ) -> None:
-        super().__init__(
-            sampler, delta=delta, fd_eps=fd_eps, eta=eta, probe_norm="frame", adapt_fd=adapt_fd, clip_probes=clip_probes
-        )
+    def __init__(self, sampler: Sampler, **options: Any) -> None:
+        """``options``: :class:`AntitheticPriorEstimator`'s, except ``probe_norm`` (always per frame)."""
+        if "probe_norm" in options:
+            raise TypeError("the released estimator normalises probes per frame; probe_norm is not an option")
+        super().__init__(sampler, probe_norm="frame", **options)
