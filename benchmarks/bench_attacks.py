@@ -40,6 +40,8 @@ OUT = ROOT / "benchmarks" / "results"
 METHODS = ("me-sampler", "square", "random-noise", "e-bandits")
 REFERENCE = "me-sampler"
 FLOOR_BUDGET = 200
+OPTIONS = {"windows": 20, "api_windows": 10, "threads": 2, "phases": "1,2,3", "name": "attacks"}
+"""Command-line options and their defaults."""
 
 
 def arms(phase: int) -> list[dict]:
@@ -146,11 +148,8 @@ def main() -> None:
     from bench_i3d_attack import windows  # the window rule of the ME-Sampler benchmark
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--windows", type=int, default=20)
-    ap.add_argument("--api-windows", type=int, default=10)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--phases", default="1,2,3")
-    ap.add_argument("--name", default="attacks")
+    for option, default in OPTIONS.items():
+        ap.add_argument(f"--{option.replace('_', '-')}", type=type(default), default=default)
     ap.add_argument("--summary-only", action="store_true")
     args = ap.parse_args()
     log_path = OUT / f"{args.name}.jsonl"
