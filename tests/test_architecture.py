@@ -158,3 +158,20 @@ def test_eval_clip_is_the_one_clip_rule(tmp_path) -> None:
     np.testing.assert_array_equal(eval_clip(path, frames=16), clip.video.astype(np.float32) / 255)
     full = sample_clip(path, frames=16, size=256)
     np.testing.assert_array_equal(full.video[:, 16:240, 16:240], clip.video)
+
+
+@pytest.mark.parametrize("eps", [0.5, 3.0])
+def test_me_sampler_l2_stays_in_its_ball(eps: float) -> None:
+    rng = np.random.default_rng(0)
+    video = rng.random((4, 8, 8, 3)).astype(np.float32)
+    model = Linear(video.shape, seed=2)
+    maps = rng.normal(0, 2, (2, 8, 8, 2)).astype(np.float32)
+    r = mesampler.attack(model, video, motion=maps, norm="l2", eps=eps, max_queries=60, seed=1)
+    true_l2 = float(np.linalg.norm(r.adversarial - video))
+    assert true_l2 <= eps + 1e-4 and abs(true_l2 - r.l2) < 1e-4
+    assert 0 <= r.adversarial.min() and r.adversarial.max() <= 1 and r.iterations > 0
+    assert r.params["norm"] == "l2"
+    with pytest.raises(ValueError, match="l2 radius"):
+        mesampler.attack(model, video, motion=maps, norm="l2", eps=-1.0)
+    with pytest.raises(ValueError, match="norm must be"):
+        mesampler.attack(model, video, motion=maps, norm="l1")

@@ -232,8 +232,11 @@ def _validate(
         raise TypeError(f"eps must be a number, got {eps!r}")
     eps = default.eps if eps is None else float(eps)
     max_queries = default.max_queries if max_queries is None else int(max_queries)
-    if not 0 < eps <= 1:
+    norm = getattr(record, "norm", "linf")
+    if norm == "linf" and not 0 < eps <= 1:
         raise ValueError(f"eps must be in (0, 1] (pixels in [0, 1]), got {eps}")
+    if norm == "l2" and not eps > 0:
+        raise ValueError(f"eps (the l2 radius over the whole video) must be > 0, got {eps}")
     if max_queries < 1:
         raise ValueError(f"max_queries must be >= 1, got {max_queries}")
     xs = [_as_video(v, i) for i, v in enumerate(videos)]

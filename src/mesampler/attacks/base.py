@@ -105,6 +105,7 @@ class ScoreAttack(RunComponent):
         top-1). ``checkpoint``: save the state there periodically, and resume from it if it holds this attack."""
         x0, targeted = batch.x0, targets is not None
         lo, hi = (x0 - eps).clamp(0, 1), (x0 + eps).clamp(0, 1)
+        norm = getattr(self, "norm", "linf")
         saved = checkpoint.load() if checkpoint is not None else None
         s = (
             self._start(oracle, batch, labels, targets, loss, callback)
@@ -129,6 +130,8 @@ class ScoreAttack(RunComponent):
                     break
                 self.iterate_scores = None
                 step = self._step(rows(s.x, active), active, s.it, queries)
+                if norm == "l2":  # onto the l2 ball of radius eps around x0, then into [0, 1]
+                    step = project_l2(step, rows(x0, active), eps)
                 s.x = put_rows(s.x, active, torch.clamp(step, rows(lo, active), rows(hi, active)))
                 s.iterations[active.cpu()] += 1
                 checks = self.iterate_scores
@@ -243,12 +246,20 @@ class ScoreAttack(RunComponent):
             adv_label=int(s.adv_label[i]),
             adversarial=adv,
             linf=float((x[i] - x0[i]).abs().max()),
+            l2=float((x[i] - x0[i]).norm()),
             history=s.history[i],
             iterations=int(s.iterations[i]),
             misclassified=bool(s.misclassified[i]),
             notes=self._notes(i, s, x0),
             clean_prob=float(s.clean_prob[i]),
         )
+
+
+def project_l2(x: torch.Tensor, x0: torch.Tensor, eps: float) -> torch.Tensor:
+    """``x`` ``(b, ...)`` moved onto the l2 ball of radius ``eps`` around ``x0`` (per video), then into [0, 1]."""
+    delta = x - x0
+    norms = delta.flatten(1).norm(dim=1).clamp_min(1e-12).reshape(-1, *(1,) * (x.ndim - 1))
+    return (x0 + delta * (eps / norms).clamp(max=1)).clamp(0, 1)
 
 
 def _check_classes(labels: torch.Tensor, targets: torch.Tensor | None, k: int | None) -> None:

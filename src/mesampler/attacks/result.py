@@ -47,6 +47,7 @@ class AttackResult:
     clean_prob: float = float("nan")
     label_given: bool = True
     notes: list[str] = field(default_factory=list)
+    l2: float = float("nan")
 
     @property
     def status(self) -> Status:

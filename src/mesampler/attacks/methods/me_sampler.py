@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mesampler.attacks.registry import register_attack
-from mesampler.attacks.sign_pgd import SignPGD
+from mesampler.attacks.sign_pgd import Norm, SignPGD
 from mesampler.estimators.antithetic import AntitheticPriorEstimator, ProbeNorm
 from mesampler.samplers import MESampler
 from mesampler.samplers.base import Sampler
@@ -35,20 +35,23 @@ class PriorDefaults:
 
 @dataclass(frozen=True)
 class MESamplerDefaults(PriorDefaults):
-    """:class:`PriorDefaults` plus ``interval``: iterations between motion-map draws (paper: t = 10)."""
+    """:class:`PriorDefaults` plus ``interval``: iterations between motion-map draws (paper: t = 10), and
+    ``norm``: ``"linf"`` (the paper's) or ``"l2"`` (eps is then the l2 radius over the whole video, the paper's
+    remark that the framework applies to other norms; step as in :mod:`mesampler.attacks.sign_pgd`)."""
 
     interval: int = 10
+    norm: Norm = "linf"
 
 
-def prior_pgd(sampler: Sampler, p: PriorDefaults) -> SignPGD:
-    """Algorithms 1-2 over ``sampler``: sign-PGD on the antithetic prior estimate."""
+def prior_pgd(sampler: Sampler, p: PriorDefaults, norm: Norm = "linf") -> SignPGD:
+    """Algorithms 1-2 over ``sampler``: sign-PGD (or l2 PGD) on the antithetic prior estimate."""
     estimator = AntitheticPriorEstimator(
         sampler, delta=p.delta, fd_eps=p.fd_eps, eta=p.eta, probe_norm=p.probe_norm, adapt_fd=p.adapt_fd
     )
-    return SignPGD(estimator, lr=p.lr)
+    return SignPGD(estimator, lr=p.lr, norm=norm)
 
 
 @register_attack("me-sampler", defaults=MESamplerDefaults, paper=PAPER, needs_motion=True)
 def me_sampler(p: MESamplerDefaults) -> SignPGD:
     """Motion-Excited Sampler: sparked prior from the video's motion maps."""
-    return prior_pgd(MESampler(interval=p.interval), p)
+    return prior_pgd(MESampler(interval=p.interval), p, p.norm)

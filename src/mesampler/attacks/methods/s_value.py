@@ -11,4 +11,4 @@ from mesampler.samplers import SValue
 @register_attack("s-value", defaults=MESamplerDefaults, paper=PAPER + ", Table 4", needs_motion=True)
 def s_value(p: MESamplerDefaults) -> SignPGD:
     """Table 4 ablation: motion region R times sequential values S."""
-    return prior_pgd(SValue(interval=p.interval), p)
+    return prior_pgd(SValue(interval=p.interval), p, p.norm)

@@ -20,4 +20,4 @@ class USampleDefaults(MESamplerDefaults):
 @register_attack("u-sample", defaults=USampleDefaults, paper=PAPER + ", Table 4", needs_motion=True)
 def u_sample(p: USampleDefaults) -> SignPGD:
     """Table 4 ablation: motion region R times uniform values U."""
-    return prior_pgd(USample(interval=p.interval, scale=p.scale), p)
+    return prior_pgd(USample(interval=p.interval, scale=p.scale), p, p.norm)
