@@ -175,3 +175,27 @@ def test_me_sampler_l2_stays_in_its_ball(eps: float) -> None:
         mesampler.attack(model, video, motion=maps, norm="l2", eps=-1.0)
     with pytest.raises(ValueError, match="norm must be"):
         mesampler.attack(model, video, motion=maps, norm="l1")
+
+
+def test_motion_square_with_still_maps_is_square() -> None:
+    """With all-zero motion the tubes stay in place: motion-square equals square (its ablation)."""
+    rng = np.random.default_rng(3)
+    video = rng.random((6, 12, 12, 3)).astype(np.float32)
+    model = Linear(video.shape, seed=4)
+    a = mesampler.attack(model, video, method="square", max_queries=40, seed=2)
+    b = mesampler.attack(model, video, method="motion-square", motion=np.zeros((1, 12, 12, 2), np.float32),
+                         max_queries=40, seed=2)  # fmt: skip
+    np.testing.assert_array_equal(a.adversarial, b.adversarial)
+    assert a.queries == b.queries
+
+
+def test_motion_square_windows_follow_the_motion() -> None:
+    from mesampler.attacks.methods.motion_square import MotionSquare
+    from mesampler.samplers.base import VideoBatch
+
+    maps = torch.zeros(2, 24, 24, 2)
+    maps[0, ..., 0] = 6.0  # everything moves 6 px right over the first GOP of 4 frames
+    ms = MotionSquare(gop=4)
+    ms.init(VideoBatch(torch.zeros(1, 8, 24, 24, 3), [torch.Generator()], [maps], eps=0.03, max_queries=10))
+    cols = [w[2].start for w in ms._windows(0, 0, 6, 2, 2, 5, (8, 24, 24, 3))]
+    assert cols == [2, 4, 5, 6, 8, 8]  # 6 * f/4 for f = 0..3, then the whole 6 px, no motion in GOP 2

@@ -5,7 +5,8 @@
 * ``me-sampler-released``: the authors' released code (``PAPER.md``);
 * the Table 2 comparators ``e-nes``, ``e-bandits`` and ``v-bad``;
 * beyond the paper: ``geo-trap`` (Li et al., NeurIPS 2021), ``square`` (Square Attack with spatio-temporal
-  tubes) and ``random-noise`` (the floor).
+  tubes), ``motion-square`` (ours: Square tubes carried along the motion vectors) and ``random-noise``
+  (the floor).
 """
 
 METHOD_MODULES = (
@@ -21,4 +22,5 @@ METHOD_MODULES = (
     "random_noise",
     "square",
     "geo_trap",
+    "motion_square",
 )

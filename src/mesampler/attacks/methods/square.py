@@ -87,9 +87,12 @@ class Square(ScoreAttack):
         t0, y0, x0 = (int(torch.randint(0, n - k + 1, (1,), generator=g, device=g.device)) for n, k in
                       ((t, length), (h, side), (w, side)))  # fmt: skip
         out = x.clone()
-        tube = (slice(t0, t0 + length), slice(y0, y0 + side), slice(x0, x0 + side))
-        out[tube] = (self.x0[i][tube] + self.eps * self._signs(i, 1, 1, 1, c)).clamp(0, 1)
+        self._place(out, i, (slice(t0, t0 + length), slice(y0, y0 + side), slice(x0, x0 + side)), self._signs(i, c))
         return out
+
+    def _place(self, out: torch.Tensor, i: int, tube: tuple[slice, slice, slice], signs: torch.Tensor) -> None:
+        """Set the tube of video ``i``'s proposal ``out`` to its clean pixels plus ``eps signs`` ``(C,)``."""
+        out[tube] = (self.x0[i][tube] + self.eps * signs).clamp(0, 1)
 
     def _step(self, x: torch.Tensor, idx: torch.Tensor, iteration: int, loss: Queries) -> torch.Tensor:
         proposals = torch.stack([self._proposal(x[j], i, iteration) for j, i in enumerate(idx.tolist())])
