@@ -80,6 +80,8 @@ class ScoreAttack(RunComponent):
     state also override :meth:`state_dict` / :meth:`load_state_dict` (tensors and plain values only)."""
 
     queries_per_iteration = 3
+    norm = "linf"
+    """The ball the loop projects onto: ``"linf"`` or ``"l2"`` (radius ``eps`` over the whole video)."""
     iterate_scores: torch.Tensor | None = None
     """Set by a step whose own queries already scored the videos it returns ``(b, K)``: the loop then sends
     no check query for them (the model saw each proposal once)."""
@@ -105,7 +107,6 @@ class ScoreAttack(RunComponent):
         top-1). ``checkpoint``: save the state there periodically, and resume from it if it holds this attack."""
         x0, targeted = batch.x0, targets is not None
         lo, hi = (x0 - eps).clamp(0, 1), (x0 + eps).clamp(0, 1)
-        norm = getattr(self, "norm", "linf")
         saved = checkpoint.load() if checkpoint is not None else None
         s = (
             self._start(oracle, batch, labels, targets, loss, callback)
@@ -130,7 +131,7 @@ class ScoreAttack(RunComponent):
                     break
                 self.iterate_scores = None
                 step = self._step(rows(s.x, active), active, s.it, queries)
-                if norm == "l2":  # onto the l2 ball of radius eps around x0, then into [0, 1]
+                if self.norm == "l2":  # onto the l2 ball of radius eps around x0, then into [0, 1]
                     step = project_l2(step, rows(x0, active), eps)
                 s.x = put_rows(s.x, active, torch.clamp(step, rows(lo, active), rows(hi, active)))
                 s.iterations[active.cpu()] += 1
