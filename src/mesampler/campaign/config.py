@@ -65,17 +65,25 @@ class DatasetConfig:
 @dataclass(frozen=True)
 class MethodConfig:
     """An attack: ``method`` (registry name, default ``name``), ``loss`` (default: the method's), ``motion``
-    (one of :data:`MOTION_KINDS`, for methods that use motion) and hyper-parameters ``params``."""
+    (one of :data:`MOTION_KINDS`, for methods that use motion), hyper-parameters ``params`` and ``settings``,
+    the names of the campaign's settings it runs under (``None``: all of them)."""
 
     name: str
     method: str = ""
     loss: str | None = None
     motion: str = "mv"
     params: dict[str, Any] = field(default_factory=dict)
+    settings: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if not self.method:
             object.__setattr__(self, "method", self.name)
+        if self.settings is not None:
+            if isinstance(self.settings, str) or not all(isinstance(x, str) for x in self.settings):
+                raise ValueError(
+                    f"method {self.name!r}: settings must be a list of setting names, got {self.settings!r}"
+                )
+            object.__setattr__(self, "settings", tuple(self.settings))
         if self.motion not in MOTION_KINDS:
             raise ValueError(f"method {self.name!r}: motion must be one of {MOTION_KINDS}, got {self.motion!r}")
 
@@ -137,6 +145,9 @@ class CampaignConfig:
         for k in ("videos_per_class", "batch_videos"):
             if int(getattr(self, k)) < 1:
                 raise ValueError(f"campaign: {k} must be >= 1, got {getattr(self, k)}")
+        for m in self.methods:
+            if m.settings is not None and not m.settings:
+                raise ValueError(f"campaign: method {m.name!r} has an empty settings list")
         for k in ("max_classes", "max_candidates", "workers"):
             v = getattr(self, k)
             if v is not None and int(v) < 1:
@@ -144,6 +155,10 @@ class CampaignConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def runs(self, method: MethodConfig, setting: SettingConfig) -> bool:
+        """Whether ``method`` runs under ``setting`` (its ``settings`` list, if any, names it)."""
+        return method.settings is None or setting.name in method.settings
 
 
 _CAMPAIGN_KEYS = {
@@ -184,8 +199,15 @@ def _entries(raw: Any, cls: type[DataclassInstance], where: str, base: Path) -> 
                 known[key] = _relative(known[key], base)
         if cls is ModelConfig and isinstance(known.get("ref"), str) and _is_model_file(known["ref"]):
             known["ref"] = _relative(known["ref"], base)
+        if cls is ModelConfig and "options" in known:
+            known["options"] = {k: _relative(v, base) if k in PATH_OPTIONS and isinstance(v, str) else v
+                                for k, v in known["options"].items()}  # fmt: skip
         out.append(cls(**known))
     return out
+
+
+PATH_OPTIONS = ("weights",)
+"""Model options that name files: resolved relative to the config file, like dataset roots."""
 
 
 def _is_model_file(ref: str) -> bool:
@@ -248,6 +270,12 @@ def read_config(path: str | os.PathLike | None, **overrides: Any) -> CampaignCon
     missing = [s for s in chosen if s not in defined]
     if missing:
         raise ValueError(f"unknown setting(s) {missing}; defined: {sorted(defined)} (add [settings.NAME] tables)")
+    for m in methods:
+        unknown_s = sorted(set(m.settings or ()) - set(defined))
+        if unknown_s:
+            raise ValueError(
+                f"{path}: method {m.name!r} names unknown setting(s) {unknown_s}; defined: {sorted(defined)}"
+            )
     eps, max_q = ov.pop("eps", None), ov.pop("max_queries", None)
     settings = [defined[s] for s in chosen]
     if eps is not None or max_q is not None:

@@ -67,6 +67,8 @@ def plan(config: CampaignConfig, ws: Workspace, store: ResultStore) -> list[Chun
                 k = int(_scores_width(ws, mcfg, dataset, selected[0].item))
             for meth in config.methods:
                 for s in config.settings:
+                    if not config.runs(meth, s):
+                        continue
                     tasks = [
                         VideoTask(v.item, v.label, _target(v.item.id, v.label, k, config.seed) if s.targeted
                                   else None, v.ordinal)

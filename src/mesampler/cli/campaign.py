@@ -61,6 +61,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     r.add_argument("--device", default=None, help="device for registered models (default cpu)")
     r.add_argument("--gallery", type=int, default=None, help="per-video figures in the report (default 12)")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
+    r.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check the config and print the planned work units (no model loaded, nothing written)",
+    )
 
 
 def _dataset_entry(s: str) -> dict[str, Any]:
@@ -86,6 +91,15 @@ def run(args: argparse.Namespace) -> int:
         methods=methods,
         **{name: getattr(args, name) for name in _PLAIN_OVERRIDES},
     )
+    if args.dry_run:
+        from mesampler.campaign.outline import outline
+
+        units = outline(config)
+        for u in units:
+            print(u.line())
+        most = sum(u.videos or 0 for u in units)
+        print(f"{len(units)} work unit(s), at most {most} attacks; nothing run (--dry-run), --out {args.out} untouched")
+        return 0
     s = run_campaign(config, args.out, resume=args.resume, progress=not args.no_progress, argv=sys.argv[1:])
     rate = f"{100 * s.successes / s.stored:.1f}%" if s.stored else "-"
     print(

@@ -7,7 +7,7 @@ class names and :class:`VideoItem` s, with ``clip(item, frames=, size=)`` (the c
 model's classes.
 """
 
-from mesampler.datasets.base import Clip, VideoDataset, VideoItem
+from mesampler.datasets.base import Clip, VideoDataset, VideoItem, Window
 from mesampler.datasets.clip import clip_window, sample_clip
 from mesampler.datasets.mapping import map_classes, read_mapping
 from mesampler.datasets.registry import DATASET_KINDS, load_dataset
@@ -17,6 +17,7 @@ __all__ = [
     "Clip",
     "VideoDataset",
     "VideoItem",
+    "Window",
     "clip_window",
     "load_dataset",
     "map_classes",

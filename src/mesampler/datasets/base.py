@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from mesampler.datasets.clip import Clip, sample_clip
+from mesampler.datasets.clip import Clip, Window, sample_clip
 
-__all__ = ["Clip", "VideoDataset", "VideoItem", "clip_motion"]
+__all__ = ["Clip", "VideoDataset", "VideoItem", "Window", "clip_motion"]
 
 
 @dataclass(frozen=True)
@@ -23,12 +23,16 @@ class VideoItem:
         label: the dataset's class name.
         path: the video file (``None`` for generated clips).
         index: generator index (test-bed clips only).
+        window: which window of the file this item attacks (``None``: the centre clip).
+        source: the file's id when several items are windows of one file (else ``id``).
     """
 
     id: str
     label: str
     path: Path | None = None
     index: int | None = None
+    window: Window | None = None
+    source: str | None = None
 
 
 @dataclass
@@ -65,7 +69,7 @@ class VideoDataset:
         """The clip the protocol attacks (:func:`mesampler.datasets.clip.sample_clip`)."""
         if item.path is None:
             raise ValueError(f"{self.name}: item {item.id!r} has no file")
-        return sample_clip(item.path, frames=frames, size=size)
+        return sample_clip(item.path, frames=frames, size=size, window=item.window)
 
     def motion(self, item: VideoItem, clip: Clip, *, kind: str) -> np.ndarray:
         """Motion maps ``(N, H, W, 2) float32`` for ``clip``.

@@ -2,6 +2,10 @@
 
 Rows with an empty label are skipped (an attack campaign needs the true class). ``label_column`` picks
 another column as the label (e.g. ``kinetics400_class`` in a manifest that lists several namings).
+
+``windows = n`` (with ``stride``, in frames) makes each file ``n`` items, ``FILE@k`` for its window ``k``
+(:class:`~mesampler.datasets.clip.Window`: ``n`` slots of ``stride`` frames centred in the video); windows
+whose slot does not lie inside the video are left out. The protocol then treats every window as a video.
 """
 
 from __future__ import annotations
@@ -10,11 +14,26 @@ import csv
 from pathlib import Path
 
 from mesampler.datasets.base import VideoDataset, VideoItem
+from mesampler.datasets.clip import Window, frame_count
 from mesampler.datasets.files import resolve_videos
 
 
-def load_manifest(path: str | Path, *, videos: str | Path | None = None, label_column: str = "label") -> VideoDataset:
-    """Videos listed in the CSV ``path`` (or ``path/MANIFEST.csv`` for a folder); classes sorted by name."""
+def load_manifest(
+    path: str | Path,
+    *,
+    videos: str | Path | None = None,
+    label_column: str = "label",
+    windows: int = 1,
+    stride: int | None = None,
+) -> VideoDataset:
+    """Videos listed in the CSV ``path`` (or ``path/MANIFEST.csv`` for a folder); classes sorted by name.
+
+    ``windows`` > 1 needs ``stride`` (frames between window starts): one item per window (module docstring).
+    """
+    if isinstance(windows, bool) or not isinstance(windows, int) or windows < 1:
+        raise ValueError(f"manifest {path}: windows must be an integer >= 1, got {windows!r}")
+    if windows > 1 and (isinstance(stride, bool) or not isinstance(stride, int) or stride < 1):
+        raise ValueError(f"manifest {path}: windows = {windows} needs stride, an integer >= 1 (frames), got {stride!r}")
     p = Path(path)
     if p.is_dir():
         p = p / "MANIFEST.csv"
@@ -30,12 +49,17 @@ def load_manifest(path: str | Path, *, videos: str | Path | None = None, label_c
     if len(labels) != len(rows):
         raise ValueError(f"{p}: a file is listed twice")
     base = Path(videos) if videos is not None else p.parent
-    items = [VideoItem(id=r, label=labels[r], path=q) for r, q in resolve_videos(base, labels, f"manifest {p}") if q]
-    return VideoDataset(
-        "manifest",
-        "manifest",
-        sorted(set(labels.values())),
-        items,
-        root=p.parent,
-        options={"manifest": str(p), "label_column": label_column},
-    )
+    found = [(r, q) for r, q in resolve_videos(base, labels, f"manifest {p}") if q]
+    if windows == 1:
+        items = [VideoItem(id=r, label=labels[r], path=q) for r, q in found]
+    else:
+        assert stride is not None
+        items = []
+        for r, q in found:
+            n = frame_count(q)
+            for k in range(windows):
+                w = Window(k, windows, stride)
+                if w.fits(n):
+                    items.append(VideoItem(id=f"{r}@{k}", label=labels[r], path=q, window=w, source=r))
+    options = {"manifest": str(p), "label_column": label_column, "windows": windows, "stride": stride}
+    return VideoDataset("manifest", "manifest", sorted(set(labels.values())), items, root=p.parent, options=options)
