@@ -64,8 +64,9 @@ def test_report_html_markdown_csv(campaign, capsys):
     assert links and all((rep / p).is_file() for p in links)
     assert len(links) == len(page.imgs)
     names = {p.name for p in rep.glob("*.csv")}
-    assert {"summary.csv", "table2_untargeted.csv", "table2_targeted.csv", "table3_untargeted.csv"} <= names
-    assert "table5_untargeted_me-sampler.csv" in names  # two losses of one method: the Table 5 ablation
+    assert {"summary.csv", "table3_untargeted.csv", "table3_targeted.csv", "verdicts.csv", "results.csv"} <= names
+    assert {"videos_untargeted.csv", "videos_targeted.csv"} <= names
+    assert "table5_untargeted.csv" in names  # two losses of one method: the Table 5 ablation
     assert sum(1 for p in links if p.startswith("gallery_")) == 3
     assert any(p.startswith("targeted_") for p in links) and any(p.startswith("loss_") for p in links)
     with open(rep / "summary.csv") as f:

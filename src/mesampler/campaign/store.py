@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS results (
     linf REAL NOT NULL, wall_time_s REAL NOT NULL, batch_videos INTEGER NOT NULL,
     clip_start INTEGER NOT NULL, clip_frames INTEGER NOT NULL, video_file TEXT,
     history BLOB NOT NULL, version TEXT NOT NULL, host TEXT NOT NULL, finished_at REAL NOT NULL,
+    clean_prob REAL, adv_prob REAL, adv_label_name TEXT,
     UNIQUE (dataset, video_id, model, method, setting, seed)
 );
 CREATE TABLE IF NOT EXISTS clean (
@@ -55,8 +56,13 @@ COLUMNS = (
     "dataset", "video_id", "model", "method", "setting", "seed", "attack", "loss", "motion", "targeted", "eps",
     "max_queries", "attack_seed", "params", "label", "label_name", "target", "adv_label", "success", "queries",
     "loss_queries", "check_queries", "clean_queries", "iterations", "linf", "wall_time_s", "batch_videos",
-    "clip_start", "clip_frames", "video_file", "history", "version", "host", "finished_at",
+    "clip_start", "clip_frames", "video_file", "history", "version", "host", "finished_at", "clean_prob", "adv_prob",
+    "adv_label_name",
 )  # fmt: skip
+
+ADDED_COLUMNS = (("clean_prob", "REAL"), ("adv_prob", "REAL"), ("adv_label_name", "TEXT"))
+"""Result columns newer than the first schema (nullable): added to an older database when it is opened.
+``clean_prob``/``adv_prob``: top-1 softmax probability of the clean and the adversarial clip."""
 
 
 def encode_history(history: Iterable[tuple[int, float]]) -> bytes:
@@ -97,6 +103,10 @@ class ResultStore:
             if create:
                 self.conn.executescript(_SCHEMA)
             self.conn.execute("SELECT COUNT(*) FROM results").fetchone()
+            have = {r[1] for r in self.conn.execute("PRAGMA table_info(results)")}
+            for name, kind in ADDED_COLUMNS:
+                if name not in have:
+                    self.conn.execute(f"ALTER TABLE results ADD COLUMN {name} {kind}")
         except sqlite3.DatabaseError as e:
             self.conn.close()
             raise ValueError(f"{self.path}: not a readable mesampler results database ({e})") from None
@@ -136,6 +146,8 @@ class ResultStore:
         if arrays is not None:
             row["video_file"] = self.save_video(row_key(row), arrays)
         row.setdefault("video_file", None)
+        for name, _ in ADDED_COLUMNS:
+            row.setdefault(name, None)
         missing = [c for c in COLUMNS if c not in row]
         if missing:
             raise ValueError(f"result row lacks {missing}")

@@ -130,6 +130,21 @@ def _to_numpy(a: Any) -> np.ndarray:
     return np.asarray(a)
 
 
+def _top1_prob(model: Any, videos: list[np.ndarray]) -> list[float]:
+    """Top-1 softmax probability of each adversarial clip ``(T, H, W, 3)`` float32: one verification query
+    per video, outside every attack's budget (like the clean queries of the protocol)."""
+    groups: dict[tuple, list[int]] = {}
+    for j, v in enumerate(videos):
+        groups.setdefault(v.shape, []).append(j)
+    probs = [0.0] * len(videos)
+    for idx in groups.values():
+        scores = np.asarray(_to_numpy(model(np.stack([videos[j] for j in idx]))), dtype=np.float64)
+        e = np.exp(scores - scores.max(1, keepdims=True))
+        for j, p in zip(idx, (e / e.sum(1, keepdims=True)).max(1)):
+            probs[j] = float(p)
+    return probs
+
+
 def _targets(videos: Sequence[VideoTask]) -> list[int]:
     """The targets of a targeted chunk's videos (every one has a target)."""
     out = []
@@ -172,10 +187,12 @@ def run_chunk(ws: Workspace, chunk: Chunk) -> Rows:
         **chunk.method.params,
     )
     wall = time.perf_counter() - start
+    adv_prob = _top1_prob(model, [r.adversarial for r in results])
+    classes = getattr(model, "classes", None)
     host = socket.gethostname()
     loss = chunk.method.loss or default_loss(chunk.method.method)
     rows: Rows = []
-    for v, c, m, r in zip(chunk.videos, clips, motions, results):
+    for v, c, m, r, p_adv in zip(chunk.videos, clips, motions, results, adv_prob):
         row = {
             "dataset": chunk.dataset.name, "video_id": v.item.id, "model": chunk.model.name,
             "method": chunk.method.name, "setting": s.name, "seed": chunk.seed, "attack": chunk.method.method,
@@ -187,7 +204,8 @@ def run_chunk(ws: Workspace, chunk: Chunk) -> Rows:
             "clean_queries": 1, "iterations": r.iterations, "linf": r.linf, "wall_time_s": wall,
             "batch_videos": len(chunk.videos), "clip_start": c.start, "clip_frames": len(c.video),
             "history": encode_history((q - 1, lv) for q, lv in r.history), "version": mesampler.__version__,
-            "host": host, "finished_at": time.time(),
+            "host": host, "finished_at": time.time(), "clean_prob": r.clean_prob, "adv_prob": p_adv,
+            "adv_label_name": classes[r.adv_label] if classes and 0 <= r.adv_label < len(classes) else None,
         }  # fmt: skip
         arrays = {
             "clean": c.video,

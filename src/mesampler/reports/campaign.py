@@ -35,7 +35,8 @@ def write_campaign_report(
     n_gallery = gallery if gallery is not None else int(config.get("gallery", 12))
     dest = Path(out) if out is not None else directory / "report"
     dest.mkdir(parents=True, exist_ok=True)
-    tables = campaign_tables(rows)
+    refs = {m["name"]: m.get("ref") or m["name"] for m in config.get("models", [])}
+    tables = campaign_tables(rows, refs)
     csvs = []
     for t in tables:
         t.write_csv(dest / f"{t.name}.csv")
@@ -53,6 +54,9 @@ def write_campaign_report(
         "exclude the attack's clean-label check.",
         f"mesampler {', '.join(versions)}; {len(runs)} run(s) of this campaign.",
     ]
+    for t in tables:
+        if t.extra.get("verdict"):
+            intro.append(f"{t.title}: {t.extra['verdict']}. {t.note}")
     title = f"Campaign report: {directory.name}"
     md = dest / "report.md"
     md.write_text(render_markdown(title, intro, tables, figures, dest))

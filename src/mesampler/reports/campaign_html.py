@@ -27,6 +27,10 @@ def data_uri(path: str | Path) -> str:
 
 def table_html(t: Table) -> str:
     e = html.escape
+    if t.extra.get("csv_only"):
+        return (
+            f'<h3 id="{e(t.name)}">{e(t.title)}</h3><p class="note">{e(t.note)} {len(t.rows)} rows: {e(t.name)}.csv</p>'
+        )
     head = "".join(f"<th>{e(h)}</th>" for h in t.header)
     body = "".join("<tr>" + "".join(f"<td>{e(fmt(c))}</td>" for c in row) + "</tr>" for row in t.rows)
     note = f'<p class="note">{e(t.note)}</p>' if t.note else ""

@@ -9,6 +9,8 @@ from mesampler.reports.campaign_tables import Table, fmt
 
 
 def table_markdown(t: Table) -> str:
+    if t.extra.get("csv_only"):
+        return f"### {t.title}\n\n{t.note} {len(t.rows)} rows: `{t.name}.csv`.\n"
     lines = [f"### {t.title}", ""]
     if t.note:
         lines += [t.note, ""]

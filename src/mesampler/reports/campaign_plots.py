@@ -57,17 +57,21 @@ def _versus_queries(
     curve: Callable[[list[dict[str, Any]], np.ndarray], np.ndarray],
     label: Callable[[str, list[dict[str, Any]]], str],
     caption: str,
+    log: bool = False,
 ) -> list[tuple[str, Path]]:
-    """One figure per (setting, dataset, model): ``curve(rows, grid)`` of each method against queries."""
+    """One figure per (setting, dataset, model): ``curve(rows, grid)`` of each method against queries
+    (``log``: on a logarithmic query axis from 1 to the budget)."""
     plt = _plt()
     figs = []
     for (s, d, m), by in sorted(_groups(rows).items()):
         budget = max(r["max_queries"] for g in by.values() for r in g)
-        grid = np.linspace(0, budget, 200)
+        grid = np.geomspace(1, budget, 200) if log else np.linspace(0, budget, 200)
         fig, ax = plt.subplots(figsize=(5.5, 3.6))
         for meth, g in sorted(by.items()):
             ax.plot(grid, curve(g, grid), label=label(meth, g))
-        ax.set_xlabel("queries")
+        ax.set_xlabel("queries (log scale)" if log else "queries")
+        if log:
+            ax.set_xscale("log")
         ax.set_ylabel(ylabel)
         if name == "success":
             ax.set_ylim(0, 100)
@@ -93,7 +97,7 @@ def loss_curves(rows: Sequence[dict[str, Any]], out: Path) -> list[tuple[str, Pa
 def success_curves(rows: Sequence[dict[str, Any]], out: Path) -> list[tuple[str, Path]]:
     return _versus_queries(
         rows, out, "success", "success rate (%)", success_curve, lambda meth, g: meth,
-        "Success rate versus queries, {where}",
+        "Success rate versus queries (log axis), {where}", log=True,
     )  # fmt: skip
 
 
@@ -128,11 +132,24 @@ def targeted_bars(rows: Sequence[dict[str, Any]], out: Path) -> list[tuple[str, 
     return figs
 
 
+def gallery_rows(rows: Sequence[dict[str, Any]], n: int) -> list[dict[str, Any]]:
+    """``n`` rows alternating success, failure, success, ... (the rest from whichever kind remains)."""
+    ok = sorted((r for r in rows if r["success"]), key=lambda r: r["id"])
+    bad = sorted((r for r in rows if not r["success"]), key=lambda r: r["id"])
+    out: list[dict[str, Any]] = []
+    while len(out) < n and (ok or bad):
+        for pool in (ok, bad):
+            if pool and len(out) < n:
+                out.append(pool.pop(0))
+    return out
+
+
 def gallery(rows: Sequence[dict[str, Any]], directory: Path, out: Path, n: int) -> list[tuple[str, Path]]:
-    """Per-video figures (clean, adversarial, amplified perturbation, motion map) for ``n`` rows, successes first."""
+    """Per-video figures (clean, adversarial, amplified perturbation, motion map) for ``n`` rows: successes
+    and failures alternately (failures are shown whenever there are any), each in store order."""
     from mesampler.reports.figure import save_attack_figure
 
-    chosen = sorted(rows, key=lambda r: (not r["success"], r["id"]))[:n]
+    chosen = gallery_rows(rows, n)
     figs = []
     for r in chosen:
         if not r["video_file"] or not (directory / r["video_file"]).is_file():
@@ -143,7 +160,8 @@ def gallery(rows: Sequence[dict[str, Any]], directory: Path, out: Path, n: int) 
             motion = z["motion"][None].astype(np.float32) if "motion" in z else None
         goal = f"target {r['target']}" if r["targeted"] else "untargeted"
         verdict = "fooled" if r["success"] else "not fooled"
-        title = (f"{r['video_id']} | {r['model']} | {r['method']} | {goal}: {r['label']} -> {r['adv_label']} "
+        adv_name = r.get("adv_label_name") or r["adv_label"]
+        title = (f"{r['video_id']} | {r['model']} | {r['method']} | {goal}: {r['label_name']} -> {adv_name} "
                  f"({verdict}, {r['queries']} queries)")  # fmt: skip
         p = out / f"gallery_{r['id']:06d}.png"
         save_attack_figure(p, clean, adv, eps=r["eps"], motion=motion, title=title)

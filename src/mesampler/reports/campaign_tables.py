@@ -1,4 +1,5 @@
-"""Campaign tables from result rows: Table-2-style ANQ/SR, the ablations (Tables 3-5), the targeted comparison.
+"""Campaign tables from result rows: the summary, the per-video table and the long results CSV (the paper's
+Tables 2-5 are in :mod:`mesampler.reports.campaign_paper`).
 
 Conventions (the paper's): ANQ over all videos counts a failed video with the budget ``Q``; "ANQ (succ.)" is
 over successful videos only; SR is the fraction fooled. Queries exclude the clean-label query.
@@ -13,9 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-
-PRIOR_ATTACKS = ("me-sampler", "multi-noise", "one-noise")
-MOTION_ATTACKS = ("me-sampler", "u-sample", "s-value")  # Table 4: real motion map vs U-Sample / S-Value
 
 
 @dataclass
@@ -60,10 +58,6 @@ def stats(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def method_label(r: dict[str, Any]) -> str:
-    return r["method"]
-
-
 def _group(rows: Sequence[dict[str, Any]], key: Callable[[dict[str, Any]], Any]) -> dict[Any, list[dict[str, Any]]]:
     out: dict[Any, list[dict[str, Any]]] = {}
     for r in rows:
@@ -92,64 +86,72 @@ def summary_table(rows: Sequence[dict[str, Any]]) -> Table:
     )
 
 
-def pivot(rows: Sequence[dict[str, Any]], name: str, title: str, label: Callable[[dict[str, Any]], str],
-          note: str = "") -> Table:  # fmt: skip
-    """Rows = ``label(row)``; columns = (dataset, model) x (ANQ, ANQ succ., SR)."""
-    cols = sorted({(r["dataset"], r["model"]) for r in rows})
-    header = ["method"] + [f"{d}/{m} {k}" for d, m in cols for k in ("ANQ", "ANQ (succ.)", "SR %")]
+def _window(r: dict[str, Any]) -> tuple[str, str]:
+    """``(clip, window)`` of a row: the file id (before ``@k`` for windowed items) and ``k: frames a-b``."""
+    clip, sep, k = r["video_id"].rpartition("@")
+    span = f"frames {r['clip_start']}-{r['clip_start'] + r['clip_frames'] - 1}"
+    return (clip, f"{k}: {span}") if sep and k.isdigit() else (r["video_id"], span)
+
+
+def _adv_name(r: dict[str, Any]) -> str:
+    name = r.get("adv_label_name")
+    return str(name) if name else str(r["adv_label"])
+
+
+def per_video_table(rows: Sequence[dict[str, Any]], setting: str) -> Table:
+    """One line per (dataset, model, video) of ``setting``: clip, window, clean class and probability, then
+    each method's queries (``Q✗`` for a video not fooled within the budget ``Q``)."""
+    g = [r for r in rows if r["setting"] == setting]
+    methods = sorted({r["method"] for r in g})
+    by: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = {}
+    for r in g:
+        by.setdefault((r["dataset"], r["model"], r["video_id"]), {})[r["method"]] = r
     out = []
-    for lab, g in _group(rows, label).items():
-        cells: list[Any] = [lab]
-        by = _group(g, lambda r: (r["dataset"], r["model"]))
-        for c in cols:
-            st = stats(by.get(c, []))
-            cells += [round(st["anq"], 1), round(st["anq_success"], 1), round(st["sr"], 2)] if st["n"] else ["-"] * 3
+    for (d, m, _), per in sorted(by.items()):
+        r0 = next(iter(per.values()))
+        clip, window = _window(r0)
+        probs = [float(x["clean_prob"]) for x in per.values() if x.get("clean_prob") is not None]
+        cells: list[Any] = [d, m, clip, window, r0["label_name"], round(probs[0], 3) if probs else None]
+        for meth in methods:
+            x = per.get(meth)
+            cells.append(None if x is None else (str(x["queries"]) if x["success"] else f"{x['max_queries']}✗"))
         out.append(cells)
-    return Table(name, title, header, out, note)
+    return Table(
+        f"videos_{setting}",
+        f"Per video: {setting}",
+        ["dataset", "model", "clip", "window", "clean class", "clean p", *methods],
+        out,
+        "Queries to fool each video; N✗: not fooled within the budget N.",
+    )
 
 
-def campaign_tables(rows: Sequence[dict[str, Any]]) -> list[Table]:
-    """The summary, per setting a Table-2-style pivot, and the ablations that the campaign's methods allow."""
-    tables = [summary_table(rows)]
-    for setting, g in sorted(_group(rows, lambda r: r["setting"]).items()):
-        kind = "targeted" if g[0]["targeted"] else "untargeted"
-        tables.append(
-            pivot(
-                g,
-                f"table2_{setting}",
-                f"Table 2 style: {setting} ({kind}), ANQ / SR per method x model",
-                method_label,
-                f"eps {g[0]['eps']}, budget {g[0]['max_queries']}",
-            )
-        )
-        prior = [r for r in g if r["attack"] in PRIOR_ATTACKS]
-        if len({r["attack"] for r in prior}) >= 2:
-            tables.append(
-                pivot(
-                    prior,
-                    f"table3_{setting}",
-                    f"Table 3 style: noise priors ({setting})",
-                    lambda r: f"{r['attack']} ({r['motion']}, {r['loss']})",
-                )
-            )
-        me = [r for r in g if r["attack"] == "me-sampler"]
-        if len({r["motion"] for r in me}) >= 2:
-            tables.append(
-                pivot(
-                    me,
-                    f"table4_{setting}",
-                    f"Table 4 style: motion maps ({setting})",
-                    lambda r: f"{r['method']} (motion {r['motion']})",
-                )
-            )
-        for attack, ga in _group(g, lambda r: r["attack"]).items():
-            if len({r["loss"] for r in ga}) >= 2:
-                tables.append(
-                    pivot(
-                        ga,
-                        f"table5_{setting}_{attack}",
-                        f"Table 5 style: losses, {attack} ({setting})",
-                        lambda r: f"{r['method']} ({r['loss']})",
-                    )
-                )
-    return tables
+RESULT_COLUMNS = [
+    "setting", "dataset", "model", "video_id", "clip", "window", "clip_start", "clip_frames", "method", "attack",
+    "loss", "motion", "targeted", "eps", "max_queries", "success", "queries", "queries_counted", "loss_queries",
+    "check_queries", "label", "label_name", "clean_prob", "target", "adv_label", "adv_label_name", "adv_prob",
+    "linf",
+]  # fmt: skip
+"""Columns of ``results.csv``: one row per video x method x setting (``queries_counted``: the budget if not
+fooled; probabilities are top-1 softmax probabilities of the clean and the adversarial clip)."""
+
+
+def results_table(rows: Sequence[dict[str, Any]]) -> Table:
+    """Every attack as one CSV row (:data:`RESULT_COLUMNS`)."""
+    out = []
+    for r in sorted(rows, key=lambda r: (r["setting"], r["dataset"], r["model"], r["video_id"], r["method"])):
+        clip, window = _window(r)
+        vals = {**r, "clip": clip, "window": window, "adv_label_name": _adv_name(r),
+                "queries_counted": r["queries"] if r["success"] else r["max_queries"]}  # fmt: skip
+        out.append([vals.get(c) for c in RESULT_COLUMNS])
+    return Table("results", "All attacks", list(RESULT_COLUMNS), out, "One row per video x method x setting.",
+                 extra={"csv_only": True})  # fmt: skip
+
+
+def campaign_tables(rows: Sequence[dict[str, Any]], model_refs: dict[str, str] | None = None) -> list[Table]:
+    """The summary, Tables 2-5 per setting (with the paper's numbers and verdicts), the verdicts, the per-video
+    tables and the long results table."""
+    from mesampler.reports.campaign_paper import paper_tables
+
+    paper, verdicts = paper_tables(rows, model_refs)
+    videos = [per_video_table(rows, s) for s in sorted({r["setting"] for r in rows})]
+    return [summary_table(rows), *paper, verdicts, *videos, results_table(rows)]
