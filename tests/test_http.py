@@ -27,8 +27,8 @@ from hypothesis import strategies as st
 import mesampler
 from mesampler.models.adapters import from_module, load_model
 from mesampler.remote import HTTPModel, RemoteModelError, serve_in_thread
-from mesampler.remote.client import _Retryable
 from mesampler.remote.protocol import FORMATS, NPY_TYPE, check_video_batch, decode_array, encode_array
+from mesampler.remote.transport import _Retryable
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
 
@@ -386,16 +386,16 @@ def test_counts_stay_exact_for_any_fault_sequence(outcomes: list[str], retries: 
     m = HTTPModel("http://127.0.0.1:9", batch_size=16, retries=retries, backoff=0.0)
     calls: list[str] = []
 
-    def fake(method: str, path: str, body: bytes | None, accept: str) -> tuple[int, str, bytes]:
+    def fake(method: str, path: str, body: bytes | None, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
         kind = outcomes[len(calls)] if len(calls) < len(outcomes) else "ok"
         calls.append(kind)
         if kind == "ok":
-            return 200, NPY_TYPE, _npy(np.arange(n * K, dtype=np.float32).reshape(n, K))
+            return 200, {"content-type": NPY_TYPE}, _npy(np.arange(n * K, dtype=np.float32).reshape(n, K))
         if kind in ("conn", "timeout"):
             raise _Retryable(kind)
-        return int(kind), "application/json", b'{"error": "x"}'
+        return int(kind), {"content-type": "application/json"}, b'{"error": "x"}'
 
-    m._request = fake  # type: ignore[method-assign]
+    m.transport._request = fake  # type: ignore[method-assign]
     first_ok = next((i for i, k in enumerate(outcomes) if k == "ok"), len(outcomes))
     if first_ok <= retries:
         assert m(np.zeros((n, T, H, W, 3), np.float32)).shape == (n, K)
@@ -420,19 +420,19 @@ def test_protocol_round_trip(shape: tuple[int, int, int, int], fmt: str, seed: i
     np.testing.assert_array_equal(y, x)  # float32 survives JSON exactly (repr round-trips)
 
 
-def test_server_drops_a_stalled_client(caplog: pytest.LogCaptureFixture) -> None:
+def test_server_answers_a_stalled_client_with_408(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger="mesampler.remote.server")
     with serving(TinyNet().eval(), request_timeout=0.3) as (server, url):
         port = int(url.rsplit(":", 1)[1])
         with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
             s.sendall(b"POST /predict HTTP/1.0\r\nContent-Type: application/x-npy\r\nContent-Length: 1000\r\n\r\nabc")
             t0 = time.monotonic()
-            assert s.recv(1024) == b""  # closed by the server, no answer to half a request
+            assert s.recv(1024).startswith(b"HTTP/1.1 408")  # half a request, then silence
             assert time.monotonic() - t0 < 3
-        deadline = time.monotonic() + 3
-        while "timed out" not in caplog.text and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert "timed out" in caplog.text and server.answered == 0
+        end = time.monotonic() + 3
+        while server.answered < 1 and time.monotonic() < end:  # counted just after the answer leaves
+            time.sleep(0.01)
+        assert "timed out" in caplog.text and server.answered == 1 and server.requests == 0
 
 
 def test_serve_registered_testbed_by_name(batch: np.ndarray) -> None:

@@ -1,4 +1,4 @@
-"""The mesampler HTTP model protocol: one source of truth for the client and the reference server.
+"""The mesampler HTTP model protocol (kept for compatibility; the Open Inference Protocol is in :mod:`.v2`).
 
 Client: :mod:`mesampler.remote.client`; server: :mod:`mesampler.remote.server`.
 
@@ -38,24 +38,31 @@ from __future__ import annotations
 
 import io
 import json
-from typing import Any
 
 import numpy as np
 
 from mesampler.models.adapters._arrays import video_shape_error
+from mesampler.remote.transport import DEFAULT_TOKEN_ENV
+from mesampler.remote.v2 import JSON_TYPE, ProtocolError, error_body, error_message, loads
 
 PROTOCOL_VERSION = 1
 PREDICT_PATH = "/predict"
 INFO_PATH = "/info"
 NPY_TYPE = "application/x-npy"
-JSON_TYPE = "application/json"
 FORMATS: dict[str, str] = {"npy": NPY_TYPE, "json": JSON_TYPE}
-DEFAULT_TOKEN_ENV = "MESAMPLER_TOKEN"
 NPY_MAGIC = b"\x93NUMPY"
-
-
-class ProtocolError(ValueError):
-    """A body that does not follow the protocol (the message says why)."""
+__all__ = [
+    "DEFAULT_TOKEN_ENV",
+    "JSON_TYPE",
+    "ProtocolError",
+    "check_score_batch",
+    "check_video_batch",
+    "decode_array",
+    "encode_array",
+    "error_body",
+    "error_message",
+    "media_type",
+]
 
 
 def media_type(content_type: str | None) -> str:
@@ -86,10 +93,7 @@ def decode_array(body: bytes, content_type: str | None, key: str) -> np.ndarray:
             raise ProtocolError(f"npy array has dtype {getattr(a, 'dtype', '?')}; expected float32")
         return a.astype(np.float32, copy=False)
     if mt == JSON_TYPE:
-        try:
-            obj = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise ProtocolError(f"body is not valid JSON ({e})") from None
+        obj = loads(body, "body")
         if not isinstance(obj, dict) or key not in obj:
             raise ProtocolError(f'JSON body must be an object with key "{key}"')
         try:
@@ -118,18 +122,3 @@ def check_score_batch(a: np.ndarray, n: int) -> None:
         raise ProtocolError(f"scores have shape {a.shape}; expected ({n}, K) for {n} videos")
     if not np.isfinite(a).all():
         raise ProtocolError("scores contain NaN or infinite values")
-
-
-def error_body(message: str) -> bytes:
-    return json.dumps({"error": message}).encode()
-
-
-def error_message(body: bytes, limit: int = 300) -> str:
-    """The ``error`` field of an error body, or the start of the raw body, at most ``limit`` characters."""
-    try:
-        obj: Any = json.loads(body)
-        msg = str(obj["error"]) if isinstance(obj, dict) and "error" in obj else body.decode("utf-8", "replace")
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        msg = body.decode("utf-8", "replace")
-    msg = " ".join(msg.split())
-    return msg[:limit] + ("..." if len(msg) > limit else "")

@@ -32,7 +32,10 @@ def load_model(ref: str | Path | torch.nn.Module | Callable[..., Any], **kwargs:
     """Turn ``ref`` into a black-box model ``(N, T, H, W, 3) float32 in [0, 1] -> (N, K)`` scores.
 
     * a registered model name -> ``mesampler.models.create(name, **kwargs)``;
-    * an ``http://`` / ``https://`` URL -> :class:`~mesampler.remote.client.HTTPModel`;
+    * an ``http(s)://`` URL whose path is ``.../v2/models/NAME`` -> :class:`~mesampler.remote.V2Model` (the
+      Open Inference Protocol: KServe, Triton, MLServer, ``mesampler serve``); any other ``http(s)://`` URL ->
+      :class:`~mesampler.remote.HTTPModel` (the mesampler protocol); ``protocol="v2"`` / ``"mesampler"``
+      overrides the choice;
     * a ``.onnx`` file -> :class:`~.onnx_model.ONNXModel` (onnxruntime);
     * a ``.pt`` / ``.pth`` / ``.ts`` / ``.torchscript`` file -> :func:`~.torchscript.from_torchscript`
       (``torch.jit.load`` only; pickles are refused);
@@ -48,9 +51,9 @@ def load_model(ref: str | Path | torch.nn.Module | Callable[..., Any], **kwargs:
         return ModuleModel(ref, **kwargs)
     if isinstance(ref, (str, Path)):
         return _from_ref(ref, kwargs)
-    from mesampler.remote.client import HTTPModel
+    from mesampler.remote import HTTPModel, V2Model
 
-    if isinstance(ref, (CallableModel, ModuleModel, ONNXModel, HTTPModel)) or (
+    if isinstance(ref, (CallableModel, ModuleModel, ONNXModel, HTTPModel, V2Model)) or (
         callable(ref) and getattr(ref, "accepts_torch", False)
     ):
         if kwargs:
@@ -64,14 +67,27 @@ def load_model(ref: str | Path | torch.nn.Module | Callable[..., Any], **kwargs:
     )
 
 
+PROTOCOLS = ("v2", "mesampler")
+"""HTTP model protocols: the Open Inference Protocol (KServe v2) and mesampler's own."""
+
+
+def _from_url(url: str, kw: dict[str, Any]) -> Any:
+    from mesampler.remote import HTTPModel, V2Model, is_v2_url
+
+    protocol = kw.pop("protocol", None)
+    if protocol is None:
+        protocol = "v2" if is_v2_url(url) else "mesampler"
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
+    return V2Model(url, **kw) if protocol == "v2" else HTTPModel(url, **kw)
+
+
 def _from_ref(ref: str | Path, kw: dict[str, Any]) -> Any:
     from mesampler.models.registry import create, get_entry
 
     s = str(ref)
     if isinstance(ref, str) and s.split("://")[0].lower() in ("http", "https") and "://" in s:
-        from mesampler.remote.client import HTTPModel
-
-        return HTTPModel(s, **kw)
+        return _from_url(s, kw)
     if isinstance(ref, str) and "://" in s:
         raise ValueError(f"unsupported model URL {s!r}: only http:// and https:// are served")
     p = Path(s).expanduser()
