@@ -280,7 +280,10 @@ def _digest(motion: Motion) -> str | None:
 
 def _plain(value: Any) -> Any:
     """A hyper-parameter as recorded in results: JSON-ready values as they are, objects by their repr."""
-    return value if isinstance(value, (bool, int, float, str, type(None))) else repr(value)
+    plain = (bool, int, float, str, type(None))
+    if isinstance(value, (tuple, list)) and all(isinstance(v, plain) for v in value):
+        return list(value)
+    return value if isinstance(value, plain) else repr(value)
 
 
 def _per_video(values: Sequence[Any] | None, n: int, name: str) -> list[Any]:

@@ -85,10 +85,31 @@ class ScoreAttack(RunComponent):
     iterate_scores: torch.Tensor | None = None
     """Set by a step whose own queries already scored the videos it returns ``(b, K)``: the loop then sends
     no check query for them (the model saw each proposal once)."""
+    iterate_scored: torch.Tensor | None = None
+    """With :attr:`iterate_scores`, ``(b,)`` bool: which of its rows are scores (the loop checks the others);
+    ``None``: every row is."""
 
     def _step(self, x: torch.Tensor, idx: torch.Tensor, iteration: int, loss: Queries) -> torch.Tensor:
         """One iteration for videos ``idx``: return the new (unprojected) videos ``(b, T, H, W, 3)``."""
         raise NotImplementedError
+
+    def _affordable(self, active: torch.Tensor, oracle: QueryOracle) -> np.ndarray:
+        """Which of the running videos ``active`` ``(b,)`` can pay for one more iteration, ``(b,)`` bool. Called
+        once per iteration before the step (a portfolio also chooses each video's member here)."""
+        return oracle.remaining(active) >= self.queries_per_iteration
+
+    def warm_start(self, idx: torch.Tensor, losses: torch.Tensor, scores: torch.Tensor) -> None:
+        """Videos ``idx`` ``(b,)`` start from an iterate the model already scored: ``scores`` ``(b, K)`` (as the
+        oracle returns them) and ``losses`` ``(b,)``. A method that compares proposals with its best loss
+        (a random search) starts from these; the others need nothing."""
+
+    def observe(self, idx: torch.Tensor, x: torch.Tensor, scores: torch.Tensor, losses: torch.Tensor) -> None:
+        """Called by the loop after every check (the clean query included) with the checked videos ``x``
+        ``(b, T, H, W, 3)`` of ``idx``, their scores ``(b, K)`` and losses ``(b,)``; nothing by default."""
+
+    def members(self, i: int, oracle: QueryOracle, success: bool) -> list[dict[str, Any]]:
+        """Per-member records of video ``i`` for a method made of other methods; ``[]`` for a single method."""
+        return []
 
     @final
     def run(
@@ -124,12 +145,12 @@ class ScoreAttack(RunComponent):
                     if checkpoint.due():
                         checkpoint.save(last)
                 active = (~s.done).nonzero()[:, 0]
-                spent = oracle.remaining(active) < self.queries_per_iteration
+                spent = ~self._affordable(active, oracle)
                 s.done[active[torch.as_tensor(spent, device=active.device)]] = True
                 active = (~s.done).nonzero()[:, 0]
                 if len(active) == 0:
                     break
-                self.iterate_scores = None
+                self.iterate_scores = self.iterate_scored = None
                 step = self._step(rows(s.x, active), active, s.it, queries)
                 if self.norm == "l2":  # onto the l2 ball of radius eps around x0, then into [0, 1]
                     step = project_l2(step, rows(x0, active), eps)
@@ -138,6 +159,10 @@ class ScoreAttack(RunComponent):
                 checks = self.iterate_scores
                 if checks is None:
                     checks = oracle(rows(s.x, active), active, "check")
+                elif self.iterate_scored is not None and not bool(self.iterate_scored.all()):
+                    unscored = active[~self.iterate_scored]
+                    checks = checks.clone()
+                    checks[~self.iterate_scored] = oracle(s.x[unscored], unscored, "check")
                 self._record(s, oracle, checks, active, goal, loss, targeted, callback)
                 s.it += 1
         except KeyboardInterrupt:
@@ -206,7 +231,9 @@ class ScoreAttack(RunComponent):
         s.adv_label[idx] = pred
         s.success[idx] = reached
         s.done[idx] |= reached
-        values = loss(scores, goal[idx], targeted).tolist()
+        losses = loss(scores, goal[idx], targeted)
+        self.observe(idx, rows(s.x, idx), scores, losses)
+        values = losses.tolist()
         queries = oracle.queries
         for i, v in zip(idx.tolist(), values, strict=False):
             s.history[i].append((int(queries[i]), float(v)))
@@ -253,6 +280,7 @@ class ScoreAttack(RunComponent):
             misclassified=bool(s.misclassified[i]),
             notes=self._notes(i, s, x0),
             clean_prob=float(s.clean_prob[i]),
+            members=self.members(i, oracle, bool(s.success[i])),
         )
 
 

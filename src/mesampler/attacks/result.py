@@ -23,6 +23,10 @@ class AttackResult:
     model's clean top-1 is not attacked (the paper attacks correctly classified videos only) and never
     counts as a success. ``clean_prob`` is the model's clean top-1 probability; ``label_given`` tells
     whether ``label`` came from the caller or is the model's own clean top-1.
+
+    ``members``: for a method made of other methods (``auto``), one record per member in the order they ran:
+    ``{"method", "queries", "loss_queries", "check_queries", "iterations", "broke"}`` (queries the model saw
+    while that member ran; with the clean-label query they add up to ``queries``); ``[]`` for a single method.
     """
 
     success: bool
@@ -48,6 +52,7 @@ class AttackResult:
     label_given: bool = True
     notes: list[str] = field(default_factory=list)
     l2: float = float("nan")
+    members: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def status(self) -> Status:
@@ -59,12 +64,21 @@ class AttackResult:
     def targeted(self) -> bool:
         return self.target is not None
 
+    @property
+    def broken_by(self) -> str | None:
+        """The method that fooled the model: the member that broke the video, or the method itself; ``None``
+        for a video not fooled."""
+        if not self.success:
+            return None
+        return next((m["method"] for m in self.members if m["broke"]), self.method)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (without the video itself)."""
         d = asdict(self)
         d.pop("adversarial")
         d["targeted"] = self.targeted
         d["status"] = self.status
+        d["broken_by"] = self.broken_by
         return d
 
     def __repr__(self) -> str:

@@ -6,7 +6,8 @@
 * the Table 2 comparators ``e-nes``, ``e-bandits`` and ``v-bad``;
 * beyond the paper: ``geo-trap`` (Li et al., NeurIPS 2021), ``square`` (Square Attack with spatio-temporal
   tubes), ``motion-square`` (ours: Square tubes carried along the motion vectors) and ``random-noise``
-  (the floor).
+  (the floor);
+* ``auto``: a fixed portfolio of the above sharing one budget (after AutoAttack, Croce & Hein, ICML 2020).
 """
 
 METHOD_MODULES = (
@@ -23,4 +24,5 @@ METHOD_MODULES = (
     "square",
     "geo_trap",
     "motion_square",
+    "auto",
 )

@@ -71,6 +71,13 @@ class Square(ScoreAttack):
         scores = state["best_scores"]
         self.best_scores = None if scores is None else scores.to(self.x0.device)
 
+    def warm_start(self, idx: torch.Tensor, losses: torch.Tensor, scores: torch.Tensor) -> None:
+        """Search from the given iterates: a proposal (the stripes first) is kept only if it beats their loss."""
+        if self.best_scores is None:
+            self.best_scores = scores.new_zeros(len(self.x0), scores.shape[1])
+        self.best_loss[idx] = losses
+        self.best_scores[idx] = scores
+
     def _signs(self, i: int, *shape: int) -> torch.Tensor:
         g = self.generators[i]
         return torch.randint(0, 2, shape, generator=g, device=g.device).float().mul_(2).sub_(1)

@@ -1,0 +1,223 @@
+"""Auto (ours): a fixed portfolio of registered methods sharing one per-video budget, after AutoAttack.
+
+AutoAttack (Croce & Hein, ICML 2020) made white-box robustness numbers trustworthy by running a fixed,
+parameter-free sequence of attacks, each only on the inputs the earlier ones did not break. ``auto`` does the
+same for score-based video attacks. A single method can be far from the strongest one on a given model: random
+search and even random noise fool output-quantised or rounded-probability models that stall a finite-difference
+method, while ME-Sampler fools smooth fp32 models in a fraction of random search's queries.
+
+The default sequence (``AutoDefaults``):
+
+1. ``random-noise``: a few random corners of the ball (2 % of the budget); a model whose output moves in
+   steps is often fooled here at once, and so are many clips of a weak model.
+2. ``me-sampler``: the paper's method (60 %), the strongest on smooth models.
+3. ``square``: random search over spatio-temporal tubes on the rest (38 %); it needs no gradient signal, so it
+   catches the videos of a quantised or rounded-output model on which the finite differences stall.
+
+The order puts the cheap, model-agnostic probes first and the method that is fastest on smooth models before
+the slow, robust search (measured on the test-bed: ``benchmarks/bench_auto.py``).
+
+Rules, per video:
+
+* **Budget.** Member ``s`` runs while its queries plus one more of its iterations stay within
+  ``round((shares[0] + ... + shares[s]) * max_queries)``; the last member the video runs may use everything up
+  to ``max_queries``. The clean-label query comes first and belongs to no member. A member whose share cannot
+  pay for one of its iterations is passed over. The reported query count is everything the model saw.
+* **Only unbroken videos go on**: a video leaves the loop when a member fools the model.
+* **Start point.** Each member starts from the lowest-loss iterate the model has checked so far (the clean video
+  for the first); ``square`` keeps a proposal only if it beats that point's loss (:meth:`ScoreAttack.warm_start`).
+* **Motion.** ``auto`` is registered ``needs_motion=True`` because ``me-sampler`` is a member, so it gets maps
+  exactly as ``me-sampler`` does (given, or computed from the clip when none are given). A video with no maps
+  (``motions`` entry ``None`` at engine level) skips the members that need motion: the next member gets their
+  share (the previous one when they are last) and ``result.notes`` says so.
+* **Results** record, per member, the queries the model saw while it ran, its iterations and whether it broke
+  the video (``AttackResult.members``, ``AttackResult.broken_by``).
+* **Checkpoints**: the portfolio's state (each video's member, the counters when it started, the best point,
+  every member's own state) is saved with the loop's, so a resumed run equals the uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from mesampler.attacks.base import Queries, ScoreAttack
+from mesampler.attacks.oracle import QueryOracle
+from mesampler.attacks.registry import create_attack, method_spec, register_attack
+from mesampler.samplers.base import VideoBatch
+
+PAPER = (
+    "mesampler (ours), after Croce & Hein, Reliable evaluation of adversarial robustness with an ensemble of "
+    "diverse parameter-free attacks (AutoAttack), ICML 2020"
+)
+
+
+@dataclass(frozen=True)
+class AutoDefaults:
+    """``members``: registered l-inf methods run in this order, each with its own defaults; ``shares``: the
+    fraction of each video's budget each may spend (summing to 1; fixed, not tuned per model)."""
+
+    members: tuple[str, ...] = ("random-noise", "me-sampler", "square")
+    shares: tuple[float, ...] = (0.02, 0.60, 0.38)
+
+
+class Portfolio(ScoreAttack):
+    """Members ``(name, attack, needs motion)`` run one after another per video, each within its share."""
+
+    def __init__(self, members: Sequence[tuple[str, ScoreAttack, bool]], shares: Sequence[float]) -> None:
+        if len(members) != len(shares) or not members:
+            raise ValueError(f"auto needs one share per member, got {len(members)} members, {len(shares)} shares")
+        self.names = [m[0] for m in members]
+        self.attacks = [m[1] for m in members]
+        self.motion = [m[2] for m in members]
+        self.shares = [float(s) for s in shares]
+        self.queries_per_iteration = min(a.queries_per_iteration for a in self.attacks)
+
+    def init(self, batch: VideoBatch) -> None:
+        if batch.max_queries < 1:
+            raise ValueError("auto needs the per-video budget (VideoBatch.max_queries >= 1) to share it out")
+        n, m, q = len(batch.x0), len(self.attacks), batch.max_queries
+        self.limits = [round(c * q) for c in np.cumsum(self.shares)]
+        self.limits[-1] = q
+        no_maps = np.array([mo is None for mo in batch.motions], dtype=bool)
+        self.skip = no_maps[:, None] & np.array(self.motion, dtype=bool)[None, :]  # (n, m)
+        runs = np.where(~self.skip, np.arange(m)[None, :], -1)
+        self.last = runs.max(1)  # the last member each video runs (-1: none can)
+        for s, attack in enumerate(self.attacks):
+            share = self.limits[s] - (self.limits[s - 1] if s else 0)
+            motions = batch.motions
+            if self.motion[s]:  # videos without maps skip this member; it is given still maps for them
+                h, w = batch.x0.shape[2:4]
+                motions = [torch.zeros(1, h, w, 2, device=batch.x0.device) if mo is None else mo for mo in motions]
+            attack.init(dataclasses.replace(batch, motions=motions, max_queries=max(share, 1)))
+        self.stage = np.full(n, -1, dtype=np.int64)  # the member each video runs (-1: not started, m: none left)
+        self.stage_it = np.zeros(n, dtype=np.int64)  # iterations of its current member
+        self.iters = np.zeros((n, m), dtype=np.int64)
+        self.entered = np.zeros((n, m), dtype=bool)
+        self.entry = np.zeros((n, m, 2), dtype=np.int64)  # (loss, check) queries when the member started
+        self.best_x = batch.x0.clone()
+        self.best_loss = torch.full((n,), math.inf, device=batch.x0.device)
+        self.best_scores: torch.Tensor | None = None
+
+    def state_dict(self) -> dict[str, Any]:
+        arrays = {
+            k: torch.from_numpy(getattr(self, k).copy()) for k in ("stage", "stage_it", "iters", "entered", "entry")
+        }
+        best = {"best_x": self.best_x, "best_loss": self.best_loss, "best_scores": self.best_scores}
+        return {**arrays, **best, "members": [a.state_dict() for a in self.attacks]}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for k in ("stage", "stage_it", "iters", "entered", "entry"):
+            setattr(self, k, np.asarray(state[k]).copy())
+        dev = self.best_x.device
+        self.best_x, self.best_loss = state["best_x"].to(dev), state["best_loss"].to(dev)
+        self.best_scores = None if state["best_scores"] is None else state["best_scores"].to(dev)
+        for attack, s in zip(self.attacks, state["members"], strict=True):
+            attack.load_state_dict(s)
+
+    def _limit(self, i: int, s: int) -> int:
+        return self.limits[-1] if s == self.last[i] else self.limits[s]
+
+    def _affordable(self, active: torch.Tensor, oracle: QueryOracle) -> np.ndarray:
+        """Move each video on to the next member that can pay for an iteration within its share."""
+        own = active.cpu().numpy()
+        lq, cq = oracle.loss_queries[own], oracle.check_queries[own]
+        m = len(self.attacks)
+        for j, i in enumerate(own.tolist()):
+            s = int(self.stage[i])
+            while s < m:
+                cost = self.attacks[s].queries_per_iteration if s >= 0 else 0
+                if s >= 0 and not self.skip[i, s] and lq[j] + cq[j] + cost <= self._limit(i, s):
+                    break
+                s += 1
+                if s < m:
+                    self.entered[i, s], self.entry[i, s], self.stage_it[i] = True, (lq[j], cq[j]), 0
+            self.stage[i] = s
+        return self.stage[own] < m
+
+    def _step(self, x: torch.Tensor, idx: torch.Tensor, iteration: int, loss: Queries) -> torch.Tensor:
+        own = idx.cpu().numpy()
+        groups: dict[tuple[int, int], list[int]] = {}
+        for j, i in enumerate(own.tolist()):
+            groups.setdefault((int(self.stage[i]), int(self.stage_it[i])), []).append(j)
+        out = torch.empty_like(x)
+        scores: torch.Tensor | None = None
+        scored = torch.zeros(len(idx), dtype=torch.bool, device=x.device)
+        for (s, it), where in sorted(groups.items()):
+            pos = torch.tensor(where, device=x.device)
+            sub, start = idx[pos], x[pos]
+            attack = self.attacks[s]
+            if it == 0:  # a member's first iteration: from the best point the model has checked so far
+                start = self.best_x[sub]
+                assert self.best_scores is not None  # the clean query was observed
+                attack.warm_start(sub, self.best_loss[sub], self.best_scores[sub])
+            attack.iterate_scores = attack.iterate_scored = None
+            out[pos] = attack._step(start, sub, it, loss)
+            if attack.iterate_scores is not None:
+                if scores is None:
+                    scores = attack.iterate_scores.new_zeros(len(idx), attack.iterate_scores.shape[1])
+                scores[pos] = attack.iterate_scores
+                ok = attack.iterate_scored
+                scored[pos] = True if ok is None else ok.to(x.device)
+        self.iters[own, self.stage[own]] += 1
+        self.stage_it[own] += 1
+        self.iterate_scores, self.iterate_scored = scores, (None if scores is None else scored)
+        return out
+
+    def observe(self, idx: torch.Tensor, x: torch.Tensor, scores: torch.Tensor, losses: torch.Tensor) -> None:
+        if self.best_scores is None:
+            self.best_scores = scores.new_zeros(len(self.best_x), scores.shape[1])
+        better = losses < self.best_loss[idx]
+        if bool(better.any()):
+            sel = idx[better]
+            self.best_loss[sel], self.best_x[sel], self.best_scores[sel] = losses[better], x[better], scores[better]
+
+    def notes(self, i: int) -> list[str]:
+        out = []
+        for s, name in enumerate(self.names):
+            if self.skip[i, s]:
+                out.append(f"{name} skipped: no motion maps for this video (its share went to the other members)")
+            elif self.iters[i, s] > 0:
+                out += [f"{name}: {n}" for n in self.attacks[s].notes(i)]
+        return out
+
+    def members(self, i: int, oracle: QueryOracle, success: bool) -> list[dict[str, Any]]:
+        final = (int(oracle.loss_queries[i]), int(oracle.check_queries[i]))
+        out = []
+        for s, name in enumerate(self.names):
+            later = [t for t in range(s + 1, len(self.names)) if self.entered[i, t]]
+            start = tuple(int(v) for v in self.entry[i, s]) if self.entered[i, s] else final
+            end = tuple(int(v) for v in self.entry[i, later[0]]) if later else final
+            lq, cq = end[0] - start[0], end[1] - start[1]
+            out.append({
+                "method": name, "share": self.shares[s], "queries": lq + cq, "loss_queries": lq, "check_queries": cq,
+                "iterations": int(self.iters[i, s]), "broke": bool(success and self.stage[i] == s),
+            })  # fmt: skip
+        return out
+
+
+@register_attack("auto", defaults=AutoDefaults, paper=PAPER, needs_motion=True)
+def auto(p: AutoDefaults) -> Portfolio:
+    """A fixed portfolio (random noise, ME-Sampler, Square) sharing one budget, each member on unbroken videos."""
+    members, shares = tuple(p.members), tuple(p.shares)
+    if len(members) != len(shares) or not members:
+        raise ValueError(f"auto: members {members!r} and shares {shares!r} must be non-empty and of one length")
+    if any(isinstance(s, bool) or not isinstance(s, (int, float)) or not s > 0 for s in shares):
+        raise ValueError(f"auto: every share must be a number > 0, got {shares!r}")
+    if not math.isclose(sum(shares), 1.0, abs_tol=1e-6):
+        raise ValueError(f"auto: shares must sum to 1 (fractions of the budget), got {shares!r} (sum {sum(shares)})")
+    built = []
+    for name in members:
+        if name == "auto":
+            raise ValueError("auto cannot be a member of itself")
+        spec = method_spec(name)
+        if spec.norm != "linf":
+            raise ValueError(f"auto: member {name!r} is an {spec.norm} method; the portfolio is l-inf")
+        built.append((name, create_attack(name), spec.needs_motion))
+    return Portfolio(built, shares)
