@@ -19,6 +19,7 @@ from mesampler.attacks.registry import ATTACKS, attack_params, method_spec
 from mesampler.cli.main import UserError
 from mesampler.models.protocol import model_info
 from mesampler.motion.api import KINDS as MOTION_KINDS
+from mesampler.motion.api import Kind as MotionKind
 from mesampler.video.transform import quantise_in_ball, to_float
 
 NAME = "attack"
@@ -56,14 +57,8 @@ def methods_epilog() -> str:
     return "\n".join(lines)
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.epilog = methods_epilog()
-    p.formatter_class = argparse.RawDescriptionHelpFormatter
-    p.add_argument("video", type=Path, help="video file (MP4/H.264, AVI, MKV, GIF, ...)")
-    p.add_argument(
-        "--model", required=True, help="registered model name (see 'mesampler models'), a .pt/.onnx file, or a URL"
-    )
-    p.add_argument("--out", type=Path, required=True, help="output folder")
+def add_api_arguments(p: argparse.ArgumentParser) -> None:
+    """``--api-top-k``, ``--api-decimals``: see the model as a deployed API (:func:`as_api`)."""
     p.add_argument(
         "--api-top-k", type=positive_int, default=None, metavar="K",
         help="attack the model as an API that returns only its top K probabilities (APIOutput)",
@@ -72,6 +67,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--api-decimals", type=non_negative_int, default=None, metavar="D",
         help="... and rounds them to D decimals (APIOutput)",
     )  # fmt: skip
+
+
+def add_clip_arguments(p: argparse.ArgumentParser) -> None:
+    """``--frames``, ``--pad``, ``--start``, ``--size``: which clip of a video file is attacked (:func:`read_clip`)."""
     p.add_argument(
         "--frames", type=positive_int, default=None, help="frames in the clip (default: the model's, else 64)"
     )
@@ -80,6 +79,67 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--size", type=positive_int, default=None, help="short side resize + centre crop (default: the model's size)"
     )
+
+
+def as_api(model: Any, args: argparse.Namespace) -> Any:
+    """``model`` seen as an API (``APIOutput``) when ``--api-top-k`` or ``--api-decimals`` is given."""
+    if args.api_top_k is None and args.api_decimals is None:
+        return model
+    from mesampler.models.adapters import APIOutput
+
+    return APIOutput(model, top_k=args.api_top_k, decimals=args.api_decimals)
+
+
+def clip_shape(args: argparse.Namespace, model: Any) -> tuple[int, int | None]:
+    """``(frames, size)`` of the clips: the flags, else the model's, else 64 frames at the file's size."""
+    about = model_info(model)
+    return args.frames or about.frames or 64, args.size or about.size
+
+
+def read_clip(path: Path, args: argparse.Namespace, frames: int, size: int | None) -> tuple[np.ndarray, int, float]:
+    """Frames ``[start, start + frames)`` of ``path`` (``args.start`` seconds, ``args.pad``): ``(T, H, W, 3)`` uint8,
+    the first frame's index and the file's frame rate."""
+    from mesampler.video import read_video, video_info
+
+    info = video_info(path)
+    start = int(round(args.start * info["fps"]))
+    video = read_video(path, frames=frames, start=start, size=size)
+    if len(video) < frames:
+        if not args.pad:
+            raise UserError(
+                f"{path}: only {len(video)} frames from frame {start} (of {info['frames']} in the header), "
+                f"--frames {frames} asked; pass --pad to repeat the last frame, or a smaller --frames"
+            )
+        log.warning("%s: %d frames, padded to %d by repeating the last one", path, len(video), frames)
+        video = np.concatenate([video, np.repeat(video[-1:], frames - len(video), axis=0)])
+    log.info("%s: frames %d..%d at %dx%d", path, start, start + len(video) - 1, video.shape[2], video.shape[1])
+    return video, start, float(info["fps"])
+
+
+def clip_motion(path: Path, video: np.ndarray, start: int, method: str, kind: MotionKind) -> np.ndarray | None:
+    """The clip's motion maps ``(N, H, W, 2)`` of ``kind`` when ``method`` needs motion, else ``None``."""
+    from mesampler.attacks.registry import needs_motion
+    from mesampler.motion import maps_for_clip
+
+    if not needs_motion(method):
+        return None
+    t0 = time.perf_counter()
+    h, w = video.shape[1:3]
+    motion = maps_for_clip(path, height=h, width=w, start=start, frames=len(video), kind=kind)
+    log.info("motion: %d %s maps in %.1f s", len(motion), kind, time.perf_counter() - t0)
+    return motion
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.epilog = methods_epilog()
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    p.add_argument("video", type=Path, help="video file (MP4/H.264, AVI, MKV, GIF, ...)")
+    p.add_argument(
+        "--model", required=True, help="registered model name (see 'mesampler models'), a .pt/.onnx file, or a URL"
+    )
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    add_api_arguments(p)
+    add_clip_arguments(p)
     p.add_argument(
         "--method", default="me-sampler", help=f"one of {', '.join(ATTACKS.names())} (default me-sampler; see below)"
     )
@@ -104,10 +164,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import mesampler
     from mesampler.attacks.checkpoint import Checkpoint
-    from mesampler.attacks.registry import needs_motion
-    from mesampler.motion import maps_for_clip
     from mesampler.reports import save_attack_figure, summary_text, write_summary
-    from mesampler.video import read_video, video_info, write_video
+    from mesampler.video import write_video
 
     if args.targeted != (args.target is not None):
         raise UserError("--targeted and --target go together")
@@ -119,33 +177,11 @@ def run(args: argparse.Namespace) -> int:
     if args.resume and not ckpt_path.exists():
         raise UserError(f"--resume: {ckpt_path} does not exist (nothing to resume)")
     model = _load(args.model, args.device)
-    if args.api_top_k is not None or args.api_decimals is not None:
-        from mesampler.models.adapters import APIOutput
-
-        model = APIOutput(model, top_k=args.api_top_k, decimals=args.api_decimals)
-    about = model_info(model)
-    classes = about.classes
-    frames = args.frames or about.frames or 64
-    size = args.size or about.size
-    info = video_info(args.video)
-    start = int(round(args.start * info["fps"]))
-    video = read_video(args.video, frames=frames, start=start, size=size)
-    if len(video) < frames:
-        if not args.pad:
-            raise UserError(
-                f"{args.video}: only {len(video)} frames from frame {start} (of {info['frames']} in the header), "
-                f"--frames {frames} asked; pass --pad to repeat the last frame, or a smaller --frames"
-            )
-        log.warning("%s: %d frames, padded to %d by repeating the last one", args.video, len(video), frames)
-        video = np.concatenate([video, np.repeat(video[-1:], frames - len(video), axis=0)])
-    log.info("%s: frames %d..%d at %dx%d", args.video, start, start + len(video) - 1, video.shape[2], video.shape[1])
-    motion = None
-    if needs_motion(args.method):
-        t0 = time.perf_counter()
-        motion = maps_for_clip(
-            args.video, height=video.shape[1], width=video.shape[2], start=start, frames=len(video), kind=args.motion
-        )
-        log.info("motion: %d %s maps in %.1f s", len(motion), args.motion, time.perf_counter() - t0)
+    model = as_api(model, args)
+    classes = model_info(model).classes
+    frames, size = clip_shape(args, model)
+    video, start, fps = read_clip(args.video, args, frames, size)
+    motion = clip_motion(args.video, video, start, args.method, args.motion)
     label = _class(args.label, classes, "--label")
     target = _class(args.target, classes, "--target")
     bar = _Progress(classes, disabled=args.no_progress)
@@ -165,9 +201,9 @@ def run(args: argparse.Namespace) -> int:
     with atomic_path(out / "adversarial.npy") as tmp:
         np.save(tmp, result.adversarial)
     with atomic_path(out / "adversarial.mkv") as tmp:
-        write_video(tmp, adv_8bit, fps=info["fps"])
+        write_video(tmp, adv_8bit, fps=fps)
     with atomic_path(out / "clean.mkv") as tmp:
-        write_video(tmp, video, fps=info["fps"])
+        write_video(tmp, video, fps=fps)
     extra = {
         "video": str(args.video),
         "model": args.model,

@@ -13,6 +13,7 @@ import sys
 _COMMANDS = (
     "mesampler.cli.demo",
     "mesampler.cli.attack",
+    "mesampler.cli.evaluate",
     "mesampler.cli.motion",
     "mesampler.cli.models",
     "mesampler.cli.serve",
