@@ -1,0 +1,201 @@
+"""``auto`` versus each of its members alone and random noise, paired, on the test-bed model (issue 12).
+
+Run: ``python benchmarks/bench_auto.py [--videos 16] [--budget 1000] [--eps 0.03] [--threads 1]`` (resumable:
+every finished attack is appended to benchmarks/results/auto.jsonl and skipped on a rerun; ``auto.json`` /
+``auto.md`` are rebuilt after every model and by ``--summary-only``).
+
+Videos: the first ``--videos`` held-out test-bed clips (``testbed.TEST_SEED``) with their true labels and
+ground-truth motion maps; a clip the model misclassifies is reported as such and counts in no SR. Every arm
+attacks the same clips with the same seed per clip (paired). Models:
+
+* ``fp32``: the test-bed 3D CNN as it is;
+* ``api``: ``APIOutput(top_k=5, decimals=2)`` of it (rounded probabilities, classes outside the top 5 unknown);
+* ``quantised``: its logits rounded to a grid of 2.0 (an int8 output layer's behaviour).
+
+Arms: ``auto``, each of its members alone (``random-noise``, ``me-sampler``, ``square``) at the same budget.
+Reported per model and arm: SR over correctly classified clips, ANQ over all of them (failures count the budget),
+mean and median queries over successes, and the paired bootstrap 95 % CI of each arm's ANQ over ``auto``'s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+import mesampler
+import mesampler.models
+import mesampler.testbed
+from bench_attacks import bootstrap_ratio, load_rows
+from mesampler.attacks import attack_params
+from mesampler.models.adapters import APIOutput
+from mesampler.reports import environment
+
+OUT = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
+REFERENCE = "auto"
+OPTIONS = {"videos": 16, "budget": 1000, "eps": 0.03, "threads": 1, "name": "auto"}
+"""Command-line options and their defaults."""
+MODELS = ("fp32", "api", "quantised")
+
+
+class OutputGrid:
+    """``model``'s logits rounded to multiples of ``step``: ``(N, T, H, W, 3)`` -> ``(N, K)`` float32."""
+
+    def __init__(self, model: Any, step: float) -> None:
+        self.model, self.step, self.spec = model, step, model.spec
+
+    def __call__(self, videos: Any) -> np.ndarray:
+        out = self.model(videos)
+        logits = out.detach().cpu().numpy() if isinstance(out, torch.Tensor) else np.asarray(out)
+        return (np.round(logits / self.step) * self.step).astype(np.float32)
+
+
+def build(name: str, base: Any) -> Any:
+    if name == "fp32":
+        return base
+    if name == "api":
+        return APIOutput(base, top_k=5, decimals=2)
+    return OutputGrid(base, 2.0)
+
+
+def arms() -> list[str]:
+    return [REFERENCE, *attack_params(REFERENCE)["members"]] + (
+        [] if "random-noise" in attack_params(REFERENCE)["members"] else ["random-noise"]
+    )
+
+
+def summarise(rows: list[dict], opts: dict) -> dict:
+    table = []
+    for model in MODELS:
+        by_arm = {a: {r["video"]: r for r in rows if r["model"] == model and r["method"] == a} for a in arms()}
+        ref = by_arm[REFERENCE]
+        for arm, got in by_arm.items():
+            attacked = [r for r in got.values() if r["status"] != "misclassified"]
+            if not attacked:
+                continue
+            ok = [r["queries"] for r in attacked if r["success"]]
+            entry: dict[str, Any] = {
+                "model": model, "method": arm, "videos": len(attacked), "fooled": len(ok),
+                "SR": round(len(ok) / len(attacked), 3),
+                "ANQ_all": round(float(np.mean([r["queries"] for r in attacked])), 1),
+                "mean_successes": round(float(np.mean(ok)), 1) if ok else None,
+                "median_successes": float(np.median(ok)) if ok else None,
+            }  # fmt: skip
+            if arm == REFERENCE:
+                counts: dict[str, int] = {}
+                for r in attacked:
+                    if r["broken_by"]:
+                        counts[r["broken_by"]] = counts.get(r["broken_by"], 0) + 1
+                entry["broken_by"] = counts
+            else:
+                paired = sorted(v for v in got if v in ref and ref[v]["status"] != "misclassified")
+                if paired:
+                    a = np.array([got[v]["queries"] for v in paired], float)
+                    b = np.array([ref[v]["queries"] for v in paired], float)
+                    ratio, lo, hi = bootstrap_ratio(a, b)
+                    entry["ANQ_ratio_to_auto"] = {"paired": len(paired), "ratio": round(ratio, 3),
+                                                  "ci95": [round(lo, 3), round(hi, 3)]}  # fmt: skip
+            table.append(entry)
+    return {
+        "machine": {**environment(), "threads": opts["threads"]},
+        "setting": {
+            "eps": opts["eps"],
+            "budget": opts["budget"],
+            "videos": opts["videos"],
+            "untargeted": True,
+            "auto": attack_params(REFERENCE),
+        },
+        "models": {
+            "fp32": "testbed-motion (16 x 64 x 64)",
+            "api": "APIOutput(top_k=5, decimals=2)",
+            "quantised": "logits rounded to a grid of 2.0",
+        },
+        "attacks": len(rows),
+        "table": table,
+    }
+
+
+def write_md(s: dict) -> str:
+    m = s["machine"]
+    lines = [
+        "# `auto` versus its members on the test-bed model (paired, same clips and seeds)",
+        "",
+        f"Machine: {m['processor']}, {m['cpus']} CPUs, torch {m['torch']}, {m['threads']} thread(s), shared with a "
+        f"concurrent benchmark. Untargeted, eps {s['setting']['eps']}, budget {s['setting']['budget']}, "
+        f"{s['setting']['videos']} held-out test-bed clips (misclassified ones excluded). auto = "
+        f"{s['setting']['auto']['members']} with shares {s['setting']['auto']['shares']}.",
+        "ANQ all: failures count the budget. Ratio: the arm's ANQ all / auto's on the same clips, paired bootstrap "
+        "95 % CI (above 1: auto is cheaper).",
+        "",
+        "| model | method | clips | fooled | SR | ANQ all | mean succ. | median succ. | ratio to auto [95 % CI] |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for e in s["table"]:
+        r = e.get("ANQ_ratio_to_auto")
+        ratio = f"{r['ratio']} [{r['ci95'][0]}, {r['ci95'][1]}]" if r else "-"
+        if "broken_by" in e:
+            ratio = "broken by " + ", ".join(f"{k} {v}" for k, v in e["broken_by"].items())
+        lines.append(
+            f"| {e['model']} | {e['method']} | {e['videos']} | {e['fooled']} | {e['SR']} | {e['ANQ_all']} | "
+            f"{e['mean_successes']} | {e['median_successes']} | {ratio} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_summary(rows: list[dict], opts: dict) -> None:
+    s = summarise(rows, opts)
+    name = opts["name"]
+    (OUT / f"{name}.json").write_text(json.dumps(s, indent=2) + "\n")
+    (OUT / f"{name}.md").write_text(write_md(s))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    for k, v in OPTIONS.items():
+        ap.add_argument(f"--{k}", type=type(v), default=v)
+    ap.add_argument("--summary-only", action="store_true")
+    opts = vars(ap.parse_args(argv))
+    torch.set_num_threads(opts["threads"])
+    jsonl = OUT / f"{opts['name']}.jsonl"
+    rows = load_rows(jsonl)
+    if opts["summary_only"]:
+        write_summary(rows, opts)
+        return 0
+    done = {(r["model"], r["method"], r["video"]) for r in rows}
+    base = mesampler.models.create("testbed-motion")
+    videos, labels, motions = mesampler.testbed.make_dataset(opts["videos"], mesampler.testbed.TEST_SEED)
+    for model_name in MODELS:
+        model = build(model_name, base)
+        for method in arms():
+            todo = [i for i in range(opts["videos"]) if (model_name, method, i) not in done]
+            if not todo:
+                continue
+            start = time.perf_counter()
+            results = mesampler.attack_batch(
+                model, [videos[i] for i in todo], labels=[int(labels[i]) for i in todo],
+                motions=[motions[i] for i in todo], method=method, eps=opts["eps"], max_queries=opts["budget"],
+                seeds=todo,
+            )  # fmt: skip
+            seconds = time.perf_counter() - start
+            with jsonl.open("a") as f:
+                for i, r in zip(todo, results, strict=True):
+                    row = {"model": model_name, "method": method, "video": i, "status": r.status,
+                           "success": r.success, "queries": r.queries, "broken_by": r.broken_by,
+                           "members": r.members, "seconds": round(seconds / len(todo), 3)}  # fmt: skip
+                    rows.append(row)
+                    f.write(json.dumps(row) + "\n")
+            print(
+                f"{model_name} {method}: {sum(r.success for r in results)}/{len(todo)} in {seconds:.0f} s", flush=True
+            )
+        write_summary(rows, opts)
+    write_summary(rows, opts)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
