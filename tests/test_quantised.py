@@ -77,6 +77,19 @@ def test_api_output_top_k_and_rounding() -> None:
         APIOutput(CountingLinear(), top_k=0)
 
 
+def test_api_output_logits_on_a_grid() -> None:
+    from mesampler.models.adapters import APIOutput
+
+    x = np.random.default_rng(0).random((3, *SHAPE)).astype(np.float32)
+    raw = CountingLinear()(x)
+    out = APIOutput(CountingLinear(), probabilities=False, step=0.5)(x)
+    np.testing.assert_allclose(out, np.round(raw / 0.5) * 0.5, atol=1e-6)
+    assert np.allclose(out / 0.5, np.round(out / 0.5)) and not np.allclose(raw, out)
+    for bad in (0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match="step must be"):
+            APIOutput(CountingLinear(), step=bad)
+
+
 @pytest.mark.parametrize("loss", ["logits", "cross-entropy", "probability"])
 @pytest.mark.parametrize("method", ["me-sampler", "e-bandits"])
 def test_attacks_on_a_top_k_rounded_api_count_exactly(loss: str, method: str) -> None:

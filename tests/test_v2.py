@@ -407,3 +407,15 @@ def test_cli_attack_against_kserve(kserve_endpoint: tuple[str, Path], tmp_path: 
     verification = 3  # the CLI re-queries the adversarial clip as float32, 8-bit and H.264, outside the budget
     assert summary["queries"] + verification == sum(_served(log)[before:])
     assert main(["attack", str(clip), "--model", url, "--out", str(tmp_path / "o2"), "--max-queries", "5"]) == 2
+
+
+def test_cli_model_options_refuse_what_cannot_apply(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from mesampler.cli.main import main
+
+    clip = tmp_path / "missing-is-fine.mp4"
+    out = str(tmp_path / "o")
+    assert main(["attack", str(clip), "--model", "testbed-motion", "--output", "x", "--out", out]) == 2
+    assert "--output: only for a model URL" in capsys.readouterr().err
+    args = ["attack", str(clip), "--model", "http://127.0.0.1:9/predict", "--mean", "0", "0", "0", "--out", out]
+    assert main(args) == 2
+    assert "not for the mesampler protocol" in capsys.readouterr().err

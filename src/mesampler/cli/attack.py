@@ -17,6 +17,7 @@ import numpy as np
 from mesampler.attacks.losses import LOSSES
 from mesampler.attacks.registry import ATTACKS, attack_params, method_spec
 from mesampler.cli.main import UserError
+from mesampler.cli.model_options import add_model_arguments, model_kwargs
 from mesampler.models.protocol import model_info
 from mesampler.motion.api import KINDS as MOTION_KINDS
 from mesampler.motion.api import Kind as MotionKind
@@ -159,6 +160,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="save the attack's state to OUT/checkpoint.pt every S seconds (default 60; 0: every iteration)",
     )  # fmt: skip
     p.add_argument("--resume", action="store_true", help="continue an interrupted attack from OUT/checkpoint.pt")
+    add_model_arguments(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -176,7 +178,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"{ckpt_path} holds an interrupted attack: pass --resume to continue it, or delete it")
     if args.resume and not ckpt_path.exists():
         raise UserError(f"--resume: {ckpt_path} does not exist (nothing to resume)")
-    model = _load(args.model, args.device)
+    model = _load(args.model, args.device, model_kwargs(args, args.model))
     model = as_api(model, args)
     classes = model_info(model).classes
     frames, size = clip_shape(args, model)
@@ -257,11 +259,11 @@ def atomic_path(path: Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
-def _load(ref: str, device: str | None) -> Any:
+def _load(ref: str, device: str | None, options: dict[str, Any] | None = None) -> Any:
     from mesampler.models import get_entry
     from mesampler.models.adapters import load_model
 
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = dict(options or {})
     if device is not None:
         try:
             get_entry(ref)

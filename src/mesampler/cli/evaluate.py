@@ -32,6 +32,7 @@ from mesampler.cli.attack import (
     read_clip,
 )
 from mesampler.cli.main import UserError
+from mesampler.cli.model_options import add_model_arguments, model_kwargs
 from mesampler.models.protocol import model_info
 from mesampler.motion.api import KINDS as MOTION_KINDS
 
@@ -61,6 +62,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default=None, help="device for registered/torch models (default cpu)")
     add_api_arguments(p)
     add_clip_arguments(p)
+    add_model_arguments(p)
 
 
 def read_labels(path: Path, clips: list[Path]) -> list[str]:
@@ -180,7 +182,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("a clip is listed twice")
     _check_output_folder(args.out)
     names = read_labels(args.labels, list(args.clips)) if args.labels is not None else None
-    model = as_api(_load(args.model, args.device), args)
+    model = as_api(_load(args.model, args.device, model_kwargs(args, args.model)), args)
     classes = model_info(model).classes
     if names is not None:
         labels: list[int | None] = [_class(v, classes, f"--labels ({c})") for v, c in zip(names, args.clips)]

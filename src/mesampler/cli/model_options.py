@@ -40,7 +40,9 @@ def model_kwargs(args: argparse.Namespace, ref: str) -> dict[str, Any]:
     if wrong:
         flags = ", ".join("--" + k.replace("_", "-") for k in wrong)
         raise ValueError(f"{flags}: only for a model URL, not {ref!r}")
-    if url and given.get("protocol", "v2") == "mesampler":
+    from mesampler.remote import is_v2_url
+
+    if url and given.get("protocol", "v2" if is_v2_url(ref) else "mesampler") == "mesampler":
         bad = [k for k in given if k in _FILE_OR_URL or k in ("output", "tensor_format")]
         if bad:
             flags = ", ".join("--" + k.replace("_", "-") for k in bad)

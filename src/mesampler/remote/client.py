@@ -20,7 +20,7 @@ from mesampler.remote.protocol import (
     decode_array,
     encode_array,
 )
-from mesampler.remote.transport import DEFAULT_TOKEN_ENV, RemoteModelError, Transport, split_url
+from mesampler.remote.transport import DEFAULT_TOKEN_ENV, RemoteModelError, Transport, split_url, transport_options
 
 __all__ = ["HTTPModel", "RemoteModelError", "RemoteSpec"]
 
@@ -74,7 +74,7 @@ class HTTPModel:
         self.format = format
         self.content_type = FORMATS[format]
         self.batch_size = batch_size
-        self.transport = Transport(self.url, token_env=token_env, **transport)
+        self.transport = Transport(self.url, token_env=token_env, **transport_options("HTTPModel", transport))
         self.queries = 0
         self._info: dict[str, Any] | None = None
 

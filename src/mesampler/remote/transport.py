@@ -57,6 +57,14 @@ def split_url(url: str) -> urllib.parse.SplitResult:
     return parts
 
 
+def transport_options(what: str, given: dict[str, Any]) -> dict[str, Any]:
+    """``given`` after checking that each key is a :class:`Transport` option (``TypeError`` naming ``what``)."""
+    from mesampler.registry import check_keywords, keyword_names
+
+    check_keywords(what, given, sorted((keyword_names(Transport) or set()) - {"base"}), "option")
+    return given
+
+
 class Transport:
     """Requests to one server: ``base`` (``scheme://host:port[/prefix]``) plus a path.
 

@@ -18,7 +18,7 @@ from mesampler.models.adapters._arrays import (
     to_numpy_videos,
 )
 from mesampler.remote import v2
-from mesampler.remote.transport import DEFAULT_TOKEN_ENV, RemoteModelError, Transport, split_url
+from mesampler.remote.transport import DEFAULT_TOKEN_ENV, RemoteModelError, Transport, split_url, transport_options
 
 __all__ = ["V2Model", "V2Spec", "is_v2_url"]
 
@@ -104,7 +104,7 @@ class V2Model:
         self.binary = binary
         self.batch_size = batch_size
         self._classes = list(classes) if classes is not None else None
-        self.transport = Transport(base, token_env=token_env, **transport)
+        self.transport = Transport(base, token_env=token_env, **transport_options("V2Model", transport))
         self.queries = 0
         self._requests = 0
         self._meta: v2.Metadata | None = None
