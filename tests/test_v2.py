@@ -419,3 +419,34 @@ def test_cli_model_options_refuse_what_cannot_apply(tmp_path: Path, capsys: pyte
     args = ["attack", str(clip), "--model", "http://127.0.0.1:9/predict", "--mean", "0", "0", "0", "--out", out]
     assert main(args) == 2
     assert "not for the mesampler protocol" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("binary", [True, False])
+def test_kserve_client_talks_to_mesampler_serve(binary: bool) -> None:
+    """Interoperability the other way: KServe's own REST client against our server (JSON and binary)."""
+    import asyncio
+
+    kserve = pytest.importorskip("kserve", reason="kserve is in the test extra: pip install -e '.[test]'")
+    from kserve.protocol.infer_type import InferInput, InferRequest, RequestedOutput
+
+    net = Linear().eval()
+    x = np.random.default_rng(6).random((3, T, H, W, 3), dtype=np.float32)
+    with torch.no_grad():
+        expected = net(torch.from_numpy(x)).numpy()
+
+    async def ask(url: str) -> np.ndarray:
+        client = kserve.InferenceRESTClient(kserve.RESTConfig(protocol="v2", timeout=10))
+        try:
+            inp = InferInput("videos", list(x.shape), "FP32")
+            inp.set_data_from_numpy(x, binary_data=binary)
+            out = RequestedOutput("scores", parameters={"binary_data": binary})
+            req = InferRequest(model_name="lin", infer_inputs=[inp], request_outputs=[out], request_id="r1")
+            res = await client.infer(url, req, model_name="lin")
+            return res.outputs[0].as_numpy()
+        finally:
+            await client.close()
+
+    with serving(net, name="lin") as srv:
+        got = asyncio.run(ask(srv.url))
+        assert srv.videos == 3 and srv.requests == 1
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
