@@ -450,3 +450,107 @@ def test_serve_registered_testbed_by_name(batch: np.ndarray) -> None:
         assert remote.num_classes == local.num_classes
         np.testing.assert_allclose(remote(batch), local(batch), rtol=1e-5, atol=1e-5)
         assert remote.queries == len(batch)
+
+
+# -- hardening: defects found by probing the stack as an attacker and a careless user ---------------
+
+
+def test_v2_shapes_and_header_lengths_are_checked_strictly() -> None:
+    from mesampler.remote import v2
+
+    def req(shape: list, data: list | None = None, size: int | None = None) -> bytes:
+        item: dict = {"name": "x", "datatype": "FP32", "shape": shape}
+        if size is None:
+            item["data"] = data if data is not None else []
+        else:
+            item["parameters"] = {"binary_data_size": size}
+        return json.dumps({"inputs": [item]}).encode()
+
+    cases = [
+        (req([True, 2], [1.0, 2.0]), {}, "integer list 'shape'"),  # was accepted as shape [1, 2]
+        (req([10**30, 2], [1.0]), {}, "1 values for shape"),  # was OverflowError (a 500)
+        (req([2**62, 4, 1, 1, 1], []), {}, "0 values for shape"),  # int64 product wrapped to 0: ValueError
+        (req([2**62, 4], size=0), {v2.HEADER_LENGTH: "x"}, "not a decimal byte count"),
+        (req([1], size=4) + b"abcd", {v2.HEADER_LENGTH: "+" + str(len(req([1], size=4)))}, "not a decimal"),
+        (req([1], size=4) + b"abcd", {v2.HEADER_LENGTH: "1_0"}, "not a decimal"),
+        (req([1], size=4) + b"abcd", {v2.HEADER_LENGTH: "9" * 5000}, "not a decimal"),  # was ValueError (int limit)
+        (req([1], size=4) + b"abcd", {v2.HEADER_LENGTH: "0"}, r"must lie in 1\.\.104"),
+    ]
+    wrapped = json.dumps({"inputs": [{"name": "x", "datatype": "FP32", "shape": [2**62, 4], "parameters": {
+        "binary_data_size": 0}}]}).encode()  # fmt: skip
+    cases.append((wrapped, {v2.HEADER_LENGTH: str(len(wrapped))}, "binary_data_size 0 does not match"))
+    two = {"name": "x", "datatype": "FP32", "shape": [1], "data": [0.5]}
+    cases.append((json.dumps({"inputs": [two, two]}).encode(), {}, "two tensors named 'x'"))
+    for body, headers, message in cases:
+        with pytest.raises(v2.ProtocolError, match=message):
+            v2.decode_tensors(body, headers, "inputs", "request")
+
+
+@pytest.mark.parametrize(
+    "datatype, data, message",
+    [
+        ("FP32", ["0.5", "0.5"], "got strings"),  # numpy's cast parsed the strings
+        ("FP32", [True, False], "got booleans"),
+        ("FP32", [0.5, None], "mixed values or null"),
+        ("UINT8", [0.7, 1.0], "got fractions"),  # was truncated to 0 silently
+        ("UINT8", [300, 1], r"values in \[1, 300\]; UINT8 holds \[0, 255\]"),
+        ("INT8", [-129, 0], "INT8 holds"),
+    ],
+)
+def test_v2_json_data_must_be_numbers_of_the_datatype(datatype: str, data: list, message: str) -> None:
+    from mesampler.remote import v2
+
+    body = json.dumps({"inputs": [{"name": "x", "datatype": datatype, "shape": [2], "data": data}]}).encode()
+    with pytest.raises(v2.ProtocolError, match=message):
+        v2.decode_tensors(body, {}, "inputs", "request")
+
+
+def test_v2_json_data_nested_flat_and_integral_floats() -> None:
+    from mesampler.remote import v2
+
+    for data in ([[1, 2, 3], [4, 5, 255]], [1, 2, 3, 4, 5, 255], [1.0, 2.0, 3, 4, 5, 255.0]):
+        body = json.dumps({"inputs": [{"name": "x", "datatype": "UINT8", "shape": [2, 3], "data": data}]}).encode()
+        got = v2.decode_tensors(body, {}, "inputs", "request")[0]["x"]
+        np.testing.assert_array_equal(got, np.array([[1, 2, 3], [4, 5, 255]], np.uint8))
+        assert got.dtype == np.uint8
+
+
+def test_server_answers_400_for_a_bad_tensor_shape_and_types() -> None:
+    import httpx
+
+    with serving(TinyNet().eval()) as (server, url):
+        for shape, data in (([True, T, H, W, 3], [0.5] * (T * H * W * 3)), ([10**30, T, H, W, 3], [0.5])):
+            body = {"inputs": [{"name": "videos", "datatype": "FP32", "shape": shape, "data": data}]}
+            r = httpx.post(server.v2_url + "/infer", json=body)  # type: ignore[attr-defined]
+            assert r.status_code == 400, r.text  # both were 500 "Internal Server Error" (text/plain)
+        body = {"inputs": [{"name": "videos", "datatype": "UINT8", "shape": [1, T, H, W, 3],
+                            "data": [0.7] * (T * H * W * 3)}]}  # fmt: skip
+        r = httpx.post(server.v2_url + "/infer", json=body)  # type: ignore[attr-defined]
+        assert r.status_code == 400 and "fractions" in r.json()["error"]
+        assert server.requests == 0  # type: ignore[attr-defined]
+
+
+def test_v2_metadata_booleans_are_not_sizes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mesampler.remote import V2Model, v2
+
+    meta = {"name": "q", "inputs": [{"name": "in", "datatype": "FP32", "shape": [-1, T, H, W, 3]}],
+            "outputs": [{"name": "out", "datatype": "FP32", "shape": [-1, K]}],
+            "parameters": {"max_batch": True}}  # fmt: skip
+    sizes: list[int] = []
+
+    def fake(method: str, path: str, body: bytes | None, headers: dict[str, str], n: int = 0) -> tuple:
+        if method == "GET":
+            return 200, {}, json.dumps(meta).encode()
+        sizes.append(n)
+        out, h = v2.encode_response("q", {"out": np.zeros((n, K), np.float32)}, True)
+        return 200, {k.lower(): v for k, v in h.items()}, out
+
+    m = V2Model("http://127.0.0.1:9/v2/models/q")
+    monkeypatch.setattr(m.transport, "exchange", fake)
+    m(np.zeros((3, T, H, W, 3), np.float32))
+    assert sizes == [3] and m.spec.max_batch is None  # True was taken for max_batch 1: three requests
+    meta["inputs"][0]["shape"] = [True, T, H, W, 3]  # type: ignore[index]
+    m = V2Model("http://127.0.0.1:9/v2/models/q")
+    monkeypatch.setattr(m.transport, "exchange", fake)
+    with pytest.raises(RemoteModelError, match="integer list 'shape'"):  # was a fixed batch of 1
+        m(np.zeros((3, T, H, W, 3), np.float32))

@@ -16,6 +16,7 @@ One source of truth for the client (:mod:`mesampler.remote.v2_client`) and the s
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -92,7 +93,7 @@ def _tensor(obj: Any, where: str) -> Tensor:
     if not isinstance(obj, dict) or not isinstance(obj.get("name"), str):
         raise ProtocolError(f"{where}: expected an object with a string 'name', got {str(obj)[:80]}")
     dt, shape = obj.get("datatype"), obj.get("shape")
-    if not isinstance(dt, str) or not isinstance(shape, list) or not all(isinstance(s, int) for s in shape):
+    if not isinstance(dt, str) or not isinstance(shape, list) or not all(type(s) is int for s in shape):
         raise ProtocolError(f"{where} {obj['name']!r}: needs a string 'datatype' and an integer list 'shape'")
     return Tensor(obj["name"], dt.upper(), tuple(shape))
 
@@ -172,13 +173,48 @@ def _split(body: bytes, headers: dict[str, str], what: str) -> tuple[Any, bytes]
     length = headers.get(HEADER_LENGTH)
     if length is None:
         return loads(body, what), b""
-    try:
-        n = int(length)
-    except ValueError:
-        raise ProtocolError(f"{HEADER_LENGTH} is not an integer: {length[:40]!r}") from None
+    if not (length.isascii() and length.isdigit() and len(length) <= 18):  # int() also takes "+5", " 5", "1_0"
+        raise ProtocolError(f"{HEADER_LENGTH} is not a decimal byte count: {length[:40]!r}")
+    n = int(length)
     if not 0 < n <= len(body):
-        raise ProtocolError(f"{HEADER_LENGTH} is {n}, but the body has {len(body)} bytes")
+        size = len(body)
+        raise ProtocolError(f"{HEADER_LENGTH} is {n}, but the body has {size} bytes (it must lie in 1..{size})")
     return loads(body[:n], what), body[n:]
+
+
+def _json_data(data: list[Any], dtype: np.dtype, t: Tensor, what: str) -> np.ndarray:
+    """JSON ``data`` (flat or nested, row-major) -> an array of ``dtype``; ``ProtocolError`` unless every value
+    is a number that the datatype holds: no strings or ``null``, no fractions or out-of-range values for an
+    integer type (numpy's own cast would take ``"0.5"``, truncate 0.7 to 0 and wrap 300 to 44)."""
+    bad = f"{what} tensor {t.name!r}: 'data' is not numbers of {t.datatype}"
+    try:
+        a = np.asarray(data)
+    except (TypeError, ValueError, OverflowError) as e:
+        raise ProtocolError(f"{bad} ({e})") from None
+    if a.size == 0:
+        return a.astype(dtype)
+    if dtype.kind == "b":
+        ok = a.dtype.kind == "b"
+    elif dtype.kind in "iu":
+        ok = a.dtype.kind in "iu" or (a.dtype.kind == "f" and bool(np.all(a == np.rint(a))))
+        info = np.iinfo(dtype)
+        if ok and not info.min <= a.min() <= a.max() <= info.max:
+            got = f"values in [{a.min()}, {a.max()}]"
+            raise ProtocolError(f"{bad} ({got}; {t.datatype} holds [{info.min}, {info.max}])")
+    else:
+        ok = a.dtype.kind in "iuf"
+    if not ok:
+        what_kind = {"b": "booleans", "U": "strings", "O": "mixed values or null", "f": "fractions"}
+        raise ProtocolError(f"{bad} (got {what_kind.get(a.dtype.kind, str(a.dtype))})")
+    with np.errstate(over="ignore"):  # a float beyond the type becomes inf, which the callers refuse
+        return a.astype(dtype)
+
+
+def _shaped(a: np.ndarray, t: Tensor, what: str) -> np.ndarray:
+    try:
+        return a.reshape(t.shape)
+    except (ValueError, OverflowError) as e:
+        raise ProtocolError(f"{what} tensor {t.name!r}: shape {list(t.shape)} cannot be built ({e})") from None
 
 
 def decode_tensors(body: bytes, headers: dict[str, str], key: str, what: str) -> tuple[dict[str, np.ndarray], Any]:
@@ -194,7 +230,9 @@ def decode_tensors(body: bytes, headers: dict[str, str], key: str, what: str) ->
         t = _tensor(item, what)
         if any(s < 0 for s in t.shape):
             raise ProtocolError(f"{what} tensor {t.name!r} has a negative size in shape {list(t.shape)}")
-        dtype, count = dtype_of(t.datatype), int(np.prod(t.shape, dtype=np.int64))
+        if t.name in out:
+            raise ProtocolError(f"{what} has two tensors named {t.name!r}")
+        dtype, count = dtype_of(t.datatype), math.prod(t.shape)  # Python ints: no int64 wrap-around
         params = item.get("parameters") if isinstance(item.get("parameters"), dict) else {}
         size = params.get("binary_data_size")
         if size is not None:
@@ -203,19 +241,16 @@ def decode_tensors(body: bytes, headers: dict[str, str], key: str, what: str) ->
                     f"{what} tensor {t.name!r}: binary_data_size {size} does not match shape {list(t.shape)} "
                     f"{t.datatype} ({count * dtype.itemsize} bytes) or the {len(raw) - offset} bytes left"
                 )
-            a = np.frombuffer(raw, dtype, count, offset).reshape(t.shape)
+            a = _shaped(np.frombuffer(raw, dtype, count, offset), t, what)
             offset += size
         else:
             data = item.get("data")
             if not isinstance(data, list):
                 raise ProtocolError(f"{what} tensor {t.name!r} has neither 'data' nor 'binary_data_size'")
-            try:
-                a = np.asarray(data, dtype=dtype)
-            except (TypeError, ValueError, OverflowError) as e:
-                raise ProtocolError(f"{what} tensor {t.name!r}: 'data' is not numbers of {t.datatype} ({e})") from None
+            a = _json_data(data, dtype, t, what)
             if a.size != count:
                 raise ProtocolError(f"{what} tensor {t.name!r}: {a.size} values for shape {list(t.shape)}")
-            a = a.reshape(t.shape)
+            a = _shaped(a, t, what)
         out[t.name] = a
     if offset != len(raw):
         raise ProtocolError(f"{what}: {len(raw) - offset} bytes after the last binary tensor")

@@ -219,7 +219,7 @@ class V2Model:
         if self._input.shape[0] > 0:
             return self._input.shape[0]
         b = self._meta.parameters.get("max_batch")
-        return b if isinstance(b, int) and b > 0 else None
+        return b if type(b) is int and b > 0 else None  # not True, which is an int too
 
     # -- inference ---------------------------------------------------------------------------------
 
