@@ -530,6 +530,102 @@ def test_server_answers_400_for_a_bad_tensor_shape_and_types() -> None:
         assert server.requests == 0  # type: ignore[attr-defined]
 
 
+def test_token_with_a_newline_is_stripped_and_a_bad_one_never_leaks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``MESAMPLER_TOKEN=$(cat file)`` strips the newline, other ways of setting it keep it: httpx then refused
+    the header with an error quoting it, token included, and the client retried that error."""
+    token = "nl-Secret-0987"
+    monkeypatch.setenv("TEST_SERVER_TOKEN", token + "\n")
+    monkeypatch.setenv("MESAMPLER_TOKEN", token + "\r\n")
+    net = TinyNet().eval()
+    x = np.zeros((1, T, H, W, 3), np.float32)
+    with serving(net, token_env="TEST_SERVER_TOKEN") as (server, url):
+        np.testing.assert_allclose(HTTPModel(url, **FAST)(x), reference(net, x), rtol=1e-5, atol=1e-5)
+        assert load_model(server.v2_url, **FAST)(x).shape == (1, K)  # type: ignore[attr-defined]
+    for bad in (token + "\nX-Injected: 1", token + "\u00e9"):
+        monkeypatch.setenv("MESAMPLER_TOKEN", bad)
+        with pytest.raises(ValueError, match=r"\$MESAMPLER_TOKEN holds characters") as exc:
+            HTTPModel("http://127.0.0.1:9", **FAST)
+        assert token not in str(exc.value)
+    from mesampler.remote.transport import scrub_token
+
+    assert scrub_token(f"b'Bearer {token}' and {token!r}", token) == "b'Bearer ***' and '***'"
+
+
+def test_http_library_debug_logs_never_hold_the_token(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """httpcore logs every response's headers at DEBUG; a server that echoes the Authorization header (or
+    puts the token in a redirect) put it in the log."""
+    token = "log-Secret-31337"
+    monkeypatch.setenv("MESAMPLER_TOKEN", token)
+    caplog.set_level(logging.DEBUG)
+
+    def echo(h: BaseHTTPRequestHandler) -> None:
+        h.send_response(200)
+        h.send_header("X-Echo", h.headers["Authorization"])
+        h.send_header("Content-Type", NPY_TYPE)
+        body = _npy(np.zeros((1, K), np.float32))
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        h.wfile.write(body)
+
+    with raw_server(echo) as url:
+        assert HTTPModel(url, batch_size=4, **FAST)(np.zeros((1, T, H, W, 3), np.float32)).shape == (1, K)
+    assert "X-Echo" in caplog.text and "Bearer ***" in caplog.text
+    assert token not in caplog.text
+
+
+def test_redirect_is_a_clear_error_not_followed(monkeypatch: pytest.MonkeyPatch) -> None:
+    token = "redir-Secret-777"
+    monkeypatch.setenv("MESAMPLER_TOKEN", token)
+
+    def redirect(h: BaseHTTPRequestHandler) -> None:
+        h.send_response(307)
+        h.send_header("Location", f"http://127.0.0.1:9/predict?t={h.headers['Authorization'].split()[1]}")
+        h.send_header("Content-Length", "0")
+        h.end_headers()
+
+    with raw_server(redirect) as url:
+        m = HTTPModel(url, batch_size=4, **FAST)
+        with pytest.raises(RemoteModelError, match=r"HTTP 307, a redirect to http://127.0.0.1:9/predict\?t=\*\*\*; "
+                           "redirects are not followed") as exc:  # fmt: skip
+            m(np.zeros((1, T, H, W, 3), np.float32))  # was "refused the request: HTTP 307: " (nothing more)
+    assert exc.value.status == 307 and m.attempts == 1 and token not in str(exc.value)
+
+
+def test_compressed_answers_are_decoded_and_bounded() -> None:
+    """httpx asked for gzip, and the raw (compressed) bytes were parsed: a server that compresses (Triton does
+    when asked) gave "not a .npy array". Now identity is asked for and a compressed answer is decoded, its
+    decoded size bounded by max_response_bytes (a gzip bomb)."""
+    import gzip
+
+    asked: list[str | None] = []
+    scores = np.arange(2 * K, dtype=np.float32).reshape(2, K)
+
+    def gz(payload: bytes) -> Callable[[BaseHTTPRequestHandler], None]:
+        def reply(h: BaseHTTPRequestHandler) -> None:
+            asked.append(h.headers.get("Accept-Encoding"))
+            body = gzip.compress(payload)
+            h.send_response(200)
+            h.send_header("Content-Type", NPY_TYPE)
+            h.send_header("Content-Encoding", "gzip")
+            h.send_header("Content-Length", str(len(body)))
+            h.end_headers()
+            h.wfile.write(body)
+
+        return reply
+
+    with raw_server(gz(_npy(scores))) as url:
+        np.testing.assert_array_equal(
+            HTTPModel(url, batch_size=4, **FAST)(np.zeros((2, T, H, W, 3), np.float32)), scores
+        )
+    assert asked == ["identity"]
+    with raw_server(gz(b"\0" * (50 << 20))) as url:
+        m = HTTPModel(url, batch_size=4, max_response_bytes=1 << 20, **FAST)
+        with pytest.raises(RemoteModelError, match="answer larger than 1048576 bytes"):
+            m(np.zeros((2, T, H, W, 3), np.float32))
+
+
 def test_v2_metadata_booleans_are_not_sizes(monkeypatch: pytest.MonkeyPatch) -> None:
     from mesampler.remote import V2Model, v2
 

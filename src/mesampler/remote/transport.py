@@ -39,6 +39,56 @@ class RemoteModelError(RuntimeError):
         self.status = status
 
 
+_TOKEN_CHARS = frozenset(map(chr, range(0x20, 0x7F)))
+_HTTP_LOGGERS = ("httpx", "httpcore.connection", "httpcore.http11", "httpcore.http2", "httpcore.proxy",
+                 "httpcore.socks", __name__)  # fmt: skip
+
+
+def read_token(env: str) -> str:
+    """The bearer token in ``$env`` without surrounding whitespace (a token pasted from a file keeps its
+    newline), ``""`` when unset; ``ValueError`` (naming the variable, never the value) for characters an HTTP
+    header cannot carry: httpx would otherwise put the whole header, token included, in its error."""
+    token = os.environ.get(env, "").strip()
+    if not set(token) <= _TOKEN_CHARS:
+        raise ValueError(f"${env} holds characters a bearer token cannot have (control or non-ASCII ones)")
+    if token:
+        _SCRUBBER.tokens.add(token)
+    return token
+
+
+def scrub_token(text: str, token: str) -> str:
+    """``text`` with ``token`` (also as ``repr`` escapes it) replaced by ``***``."""
+    if not token:
+        return text
+    for form in (token, repr(token)[1:-1], str(token.encode())[2:-1]):
+        text = text.replace(form, "***")
+    return text
+
+
+class _Scrubber(logging.Filter):
+    """Takes every known token out of the records of httpx and httpcore (whose DEBUG records hold the
+    response headers, which a careless or hostile server may echo the token in) and of this module."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tokens: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.tokens:
+            msg = record.getMessage()
+            clean = msg
+            for token in self.tokens:
+                clean = scrub_token(clean, token)
+            if clean != msg:
+                record.msg, record.args = clean, None
+        return True
+
+
+_SCRUBBER = _Scrubber()
+for _name in _HTTP_LOGGERS:
+    logging.getLogger(_name).addFilter(_SCRUBBER)
+
+
 class _Retryable(Exception):
     """An attempt failed in a way worth retrying (message in ``args[0]``)."""
 
@@ -94,7 +144,7 @@ class Transport:
             raise ValueError("retries and backoff must be >= 0 and timeouts > 0")
         self.base = base.rstrip("/")
         self.token_env = token_env
-        self._token = os.environ.get(token_env, "") if token_env else ""
+        self._token = read_token(token_env) if token_env else ""
         if token_env and not self._token:
             log.debug("%s is not set; sending no Authorization header", token_env)
         self.connect_timeout, self.read_timeout, self.deadline = connect_timeout, read_timeout, deadline
@@ -111,12 +161,17 @@ class Transport:
         return bool(self._token)
 
     def scrub(self, text: str) -> str:
-        return text.replace(self._token, "***") if self._token else text
+        """``text`` without the token."""
+        return scrub_token(text, self._token)
 
     def _http(self) -> httpx.Client:
         if self._client is None or self._pid != os.getpid():  # a fresh pool after a fork
             timeout = httpx.Timeout(self.read_timeout, connect=self.connect_timeout)
-            self._client = httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False)
+            # identity: httpx would ask for gzip/deflate, and servers that compress (Triton does) must not
+            # make max_response_bytes count compressed bytes; a server that compresses anyway is decoded.
+            self._client = httpx.Client(
+                timeout=timeout, follow_redirects=False, trust_env=False, headers={"Accept-Encoding": "identity"}
+            )
             self._pid = os.getpid()
         return self._client
 
@@ -141,7 +196,7 @@ class Transport:
         try:
             with self._http().stream(method, self.base + path, content=body, headers=headers) as resp:
                 chunks, size = [], 0
-                for chunk in resp.iter_raw():
+                for chunk in resp.iter_bytes():  # decoded: the bound holds for what is kept
                     size += len(chunk)
                     if size > self.max_response_bytes:
                         raise RemoteModelError(
@@ -152,6 +207,8 @@ class Transport:
                         raise _Retryable(f"timed out (no full answer within the {self.deadline:g}s deadline)")
                     chunks.append(chunk)
                 return resp.status_code, {k.lower(): v for k, v in resp.headers.items()}, b"".join(chunks)
+        except httpx.DecodingError as e:
+            raise RemoteModelError(f"{self.base}{path}: answer cannot be decoded: {self.scrub(str(e))}") from None
         except httpx.TimeoutException:
             raise _Retryable(f"timed out (connect {self.connect_timeout:g}s, read {self.read_timeout:g}s)") from None
         except httpx.TransportError as e:
@@ -178,6 +235,13 @@ class Transport:
             status = answer[0]
             if 200 <= status < 300:
                 return answer
+            if 300 <= status < 400:
+                where = self.scrub(answer[1].get("location", "nowhere (no Location header)"))
+                raise RemoteModelError(
+                    f"{self.base}{path} answered HTTP {status}, a redirect to {where[:300]}; redirects are not "
+                    "followed (the token would go along): give the final URL",
+                    status=status,
+                )
             msg = self.scrub(error_message(answer[2]))
             if status >= 500 or status == 429:
                 last = f"HTTP {status}: {msg}"
