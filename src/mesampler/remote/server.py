@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import ipaddress
 import logging
-import os
 import re
 import socket
 import threading
@@ -32,6 +32,7 @@ from starlette.routing import Route
 from mesampler.models.protocol import Model, model_info
 from mesampler.remote import protocol as legacy
 from mesampler.remote import v2
+from mesampler.remote.transport import read_token
 
 log = logging.getLogger(__name__)
 
@@ -39,11 +40,43 @@ DEFAULT_MAX_BATCH = 64
 DEFAULT_MAX_BYTES = 256 << 20
 DEFAULT_MAX_JSON_BYTES = 32 << 20
 INPUT, OUTPUT = "videos", "scores"
-_LOOPBACK = ("127.0.0.1", "localhost", "::1")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Any]]
 Send = Callable[[Any], Awaitable[None]]
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (``[::1]`` or ``::1`` for IPv6); ``ValueError`` saying why not.
+
+    The socket is made with ``IPPROTO_TCP`` so that asyncio sets ``TCP_NODELAY`` on each connection (with
+    protocol 0 it does not, and Nagle's algorithm then holds every answer's body until the client's delayed
+    ACK: about 40 ms per request on a kept-alive connection)."""
+    if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
+        raise ValueError(f"port must be an integer in 0..65535 (0: any free port), got {port!r}")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    except OSError as e:
+        raise ValueError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+    family, _, proto, _, address = infos[0]
+    sock = socket.socket(family, socket.SOCK_STREAM, proto or socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.bind(address)
+        sock.listen(128)
+    except OSError as e:
+        sock.close()
+        raise ValueError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+    return sock
+
+
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address.split("%")[0]).is_loopback
+    except ValueError:
+        return False
 
 
 class _Refused(Exception):
@@ -94,7 +127,7 @@ class ModelServer:
         self.request_timeout = request_timeout
         self._token = ""
         if token_env:
-            self._token = os.environ.get(token_env, "")
+            self._token = read_token(token_env)
             if not self._token:
                 raise ValueError(f"environment variable {token_env} is not set (or empty); it must hold the token")
         self.token_env = token_env
@@ -105,16 +138,9 @@ class ModelServer:
         self.requests = self.videos = self.answered = 0
         self.max_requests = max_requests
         self.done = threading.Event()
-        if host not in _LOOPBACK:
+        self.socket = _listen(host, port)
+        if not _is_loopback(self.socket.getsockname()[0]):
             log.warning("serving on %s: reachable from other machines, and there is no TLS", host)
-        try:
-            family = socket.AF_INET6 if ":" in host else socket.AF_INET
-            self.socket = socket.socket(family, socket.SOCK_STREAM)
-            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            self.socket.bind((host, port))
-            self.socket.listen(128)
-        except OSError as e:
-            raise ValueError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
         config = uvicorn.Config(
             self._asgi, interface="asgi3", log_config=None, access_log=False, lifespan="off", loop="asyncio",
             http="h11", timeout_keep_alive=5, h11_max_incomplete_event_size=16 << 10,
@@ -134,7 +160,7 @@ class ModelServer:
                 Route(legacy.INFO_PATH, self._info),
                 Route(legacy.PREDICT_PATH, self._predict, methods=["POST"]),
             ],
-            exception_handlers={HTTPException: self._http_error},  # type: ignore[dict-item]
+            exception_handlers={HTTPException: self._http_error, Exception: self._crash},  # type: ignore[dict-item]
         )
 
     @property
@@ -164,7 +190,22 @@ class ModelServer:
         if scope["type"] != "http":
             return
 
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        # A body not read (refused before it, or sent to a route that takes none) is drained to its declared
+        # end before the connection carries the next request: fine up to max_bytes (the client then gets its
+        # answer whatever it does), but a larger or unknown length closes the connection after the answer.
+        length = headers.get("content-length", "0")
+        unread = [not length.isdigit() or int(length) > self.max_bytes or "transfer-encoding" in headers]
+
+        async def tracked() -> Any:
+            message = await receive()
+            if message["type"] == "http.request" and not message.get("more_body", False):
+                unread[0] = False
+            return message
+
         async def counted(message: Any) -> None:
+            if message["type"] == "http.response.start" and unread[0]:
+                message = {**message, "headers": [*message.get("headers", []), (b"connection", b"close")]}
             await send(message)
             if message["type"] == "http.response.body" and not message.get("more_body", False):
                 with self.count_lock:
@@ -172,11 +213,10 @@ class ModelServer:
                     if self.max_requests is not None and self.answered >= self.max_requests:
                         self.done.set()
 
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         if not self._token_ok(headers.get("authorization")):
-            await _error(401, "missing or wrong bearer token")(scope, receive, counted)
+            await _error(401, "missing or wrong bearer token")(scope, tracked, counted)
             return
-        await self.app(scope, receive, counted)
+        await self.app(scope, tracked, counted)
 
     def _token_ok(self, header: str | None) -> bool:
         if not self._token:
@@ -185,7 +225,13 @@ class ModelServer:
 
     async def _http_error(self, request: Request, exc: HTTPException) -> Response:
         hint = "; endpoints: /v2/models/{name}[/infer], /v2/health/ready, POST /predict, GET /info"
-        return _error(exc.status_code, f"{exc.detail}: {request.method} {request.url.path}{hint}")
+        response = _error(exc.status_code, f"{exc.detail}: {request.method} {request.url.path}{hint}")
+        response.headers.update(exc.headers or {})  # 405 carries Allow
+        return response
+
+    async def _crash(self, request: Request, exc: Exception) -> Response:
+        """Any error a route did not expect: still a JSON 500 (Starlette would send plain text)."""
+        return _error(500, f"internal error on {request.method} {request.url.path}: {type(exc).__name__}")
 
     # -- bodies -------------------------------------------------------------------------------------
 
