@@ -20,7 +20,7 @@ from mesampler.remote.protocol import (
     decode_array,
     encode_array,
 )
-from mesampler.remote.transport import DEFAULT_TOKEN_ENV, RemoteModelError, Transport, split_url, transport_options
+from mesampler.remote.transport import DEFAULT_TOKEN_ENV, RemoteModel, RemoteModelError, split_url
 
 __all__ = ["HTTPModel", "RemoteModelError", "RemoteSpec"]
 
@@ -34,7 +34,7 @@ class RemoteSpec:
     num_classes: int | None
 
 
-class HTTPModel:
+class HTTPModel(RemoteModel):
     """Scores from a remote model: ``(N, T, H, W, 3)`` float32 in [0, 1] -> ``(N, K)`` float32.
 
     Counters (thread-safe, never reset by the model itself):
@@ -51,8 +51,6 @@ class HTTPModel:
             see :class:`~mesampler.remote.transport.Transport`.
     """
 
-    accepts_torch = False
-
     def __init__(
         self,
         url: str,
@@ -65,30 +63,17 @@ class HTTPModel:
         parts = split_url(url)
         if format not in FORMATS:
             raise ValueError(f"format must be one of {sorted(FORMATS)}, got {format!r}")
-        if batch_size is not None and batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         prefix = parts.path.rstrip("/")
         if prefix.endswith(PREDICT_PATH):
             prefix = prefix[: -len(PREDICT_PATH)]
         self.url = f"{parts.scheme}://{parts.netloc}{prefix}"
         self.format = format
         self.content_type = FORMATS[format]
-        self.batch_size = batch_size
-        self.transport = Transport(self.url, token_env=token_env, **transport_options("HTTPModel", transport))
-        self.queries = 0
+        self._connect(self.url, token_env, batch_size, transport)
         self._info: dict[str, Any] | None = None
 
-    @property
-    def attempts(self) -> int:
-        return self.transport.attempts
-
-    @property
-    def videos_sent(self) -> int:
-        return self.transport.videos_sent
-
     def __repr__(self) -> str:
-        auth = f", token from ${self.transport.token_env}" if self.transport.has_token else ""
-        return f"HTTPModel({self.url!r}, format={self.format!r}{auth})"
+        return f"HTTPModel({self.url!r}, format={self.format!r}{self._auth()})"
 
     def info(self) -> dict[str, Any]:
         """The server's ``GET /info`` (cached after the first success)."""
@@ -142,8 +127,7 @@ class HTTPModel:
         except ProtocolError as e:
             msg = self.transport.scrub(str(e))
             raise RemoteModelError(f"{self.url}{PREDICT_PATH} sent a malformed answer: {msg}") from None
-        with self.transport.lock:
-            self.queries += n
+        self._charge(n)
         return scores
 
     def __call__(self, videos: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:

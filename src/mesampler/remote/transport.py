@@ -255,3 +255,38 @@ class Transport:
         raise RemoteModelError(
             f"{self.base}{path}: no answer after {self.retries + 1} attempts; last: {last}", status=status
         )
+
+
+class RemoteModel:
+    """What the HTTP model clients share: the transport, the query counter, and a repr that names where the
+    token comes from but never the token. Subclasses call :meth:`_connect` and :meth:`_charge`."""
+
+    accepts_torch = False
+    transport: Transport
+    queries: int
+    batch_size: int | None
+
+    def _connect(self, base: str, token_env: str | None, batch_size: int | None, options: dict[str, Any]) -> None:
+        if batch_size is not None and batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        self.batch_size = batch_size
+        self.transport = Transport(base, token_env=token_env, **transport_options(type(self).__name__, options))
+        self.queries = 0
+
+    @property
+    def attempts(self) -> int:
+        """Requests that carried videos, retries included."""
+        return self.transport.attempts
+
+    @property
+    def videos_sent(self) -> int:
+        """Videos sent over all attempts (``>= queries`` when retries happened)."""
+        return self.transport.videos_sent
+
+    def _auth(self) -> str:
+        return f", token from ${self.transport.token_env}" if self.transport.has_token else ""
+
+    def _charge(self, n: int) -> None:
+        """Count ``n`` videos whose checked scores arrived."""
+        with self.transport.lock:
+            self.queries += n

@@ -18,7 +18,7 @@ from mesampler.models.adapters._arrays import (
     to_numpy_videos,
 )
 from mesampler.remote import v2
-from mesampler.remote.transport import DEFAULT_TOKEN_ENV, RemoteModelError, Transport, split_url, transport_options
+from mesampler.remote.transport import DEFAULT_TOKEN_ENV, RemoteModel, RemoteModelError, split_url
 
 __all__ = ["V2Model", "V2Spec", "is_v2_url"]
 
@@ -49,7 +49,7 @@ class V2Spec:
     max_batch: int | None
 
 
-class V2Model:
+class V2Model(RemoteModel):
     """Scores from an Open Inference Protocol model: ``(N, T, H, W, 3)`` float32 in [0, 1] -> ``(N, K)`` float32.
 
     The endpoint's metadata (read once, before any query) gives the input's name, datatype and shape; the
@@ -72,8 +72,6 @@ class V2Model:
             see :class:`~mesampler.remote.transport.Transport`.
     """
 
-    accepts_torch = False
-
     def __init__(
         self,
         url: str,
@@ -92,8 +90,6 @@ class V2Model:
         m = v2.MODEL_PATH.match(parts.path)
         if not m:
             raise ValueError(f"{url!r} is not an Open Inference Protocol model URL (.../v2/models/NAME)")
-        if batch_size is not None and batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.name, self.version = m["name"], m["version"]
         base = f"{parts.scheme}://{parts.netloc}{m['prefix']}"
         self.model_path = f"/v2/models/{self.name}" + (f"/versions/{self.version}" if self.version else "")
@@ -102,27 +98,15 @@ class V2Model:
         self._layout = check_layout(layout) if layout is not None else None
         self.mean, self.std = check_mean_std(mean, std)
         self.binary = binary
-        self.batch_size = batch_size
         self._classes = list(classes) if classes is not None else None
-        self.transport = Transport(base, token_env=token_env, **transport_options("V2Model", transport))
-        self.queries = 0
+        self._connect(base, token_env, batch_size, transport)
         self._requests = 0
         self._meta: v2.Metadata | None = None
         self._input: v2.Tensor | None = None
         self._output: v2.Tensor | None = None
 
-    @property
-    def attempts(self) -> int:
-        return self.transport.attempts
-
-    @property
-    def videos_sent(self) -> int:
-        return self.transport.videos_sent
-
     def __repr__(self) -> str:
-        auth = f", token from ${self.transport.token_env}" if self.transport.has_token else ""
-        fmt = "binary" if self.binary else "json"
-        return f"V2Model({self.url!r}, {fmt}{auth})"
+        return f"V2Model({self.url!r}, {'binary' if self.binary else 'json'}{self._auth()})"
 
     # -- metadata ----------------------------------------------------------------------------------
 
@@ -258,8 +242,7 @@ class V2Model:
             raise RemoteModelError(
                 f"{self.url}/infer sent a malformed answer: {self.transport.scrub(str(e))}"
             ) from None
-        with self.transport.lock:
-            self.queries += n
+        self._charge(n)
         return scores
 
     def __call__(self, videos: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
