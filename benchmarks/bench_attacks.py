@@ -10,7 +10,8 @@ recorded and skipped; the first ``--windows`` correctly classified ones are atta
 same windows with the same seed per window (paired). Motion for motion methods: the window's own accumulated
 motion vectors (``motion=None``: re-encoded MPEG-4, GOP 12, partial GOP included).
 
-Phases (run in this order, each window by window so that partial results stay paired):
+Phases (run window by window, each window through every phase in ``--phases`` order, so that partial
+results stay paired across methods and outputs):
 1. eps 0.01, budget 1,000: me-sampler, geo-trap, motion-square, square, random-noise (budget 200: a floor),
    e-bandits;
 2. eps 0.03, the same arms;
@@ -213,10 +214,12 @@ def main() -> None:
             chosen.append({**w, "name": name, "seed": len(chosen)})
         if len(chosen) == args.windows:
             break
-    for phase in [int(p) for p in args.phases.split(",")]:
-        todo = chosen[: args.api_windows] if phase in (3, 4) else chosen
-        for w in todo:
-            clip = I.eval_clip(CLIPS / w["file"])[w["offset"] : w["offset"] + 16]
+    phases = [int(p) for p in args.phases.split(",")]
+    for i, w in enumerate(chosen):  # window by window, every phase: partial results stay paired across outputs
+        clip = I.eval_clip(CLIPS / w["file"])[w["offset"] : w["offset"] + 16]
+        for phase in phases:
+            if phase in (3, 4) and i >= args.api_windows:
+                continue
             for arm in arms(phase):
                 k = key(w, arm)
                 if k in done:
@@ -228,7 +231,9 @@ def main() -> None:
                 row = {"kind": "attack", "key": k, "window": w["name"], **arm, "seed": w["seed"], "status": r.status,
                        "success": r.success, "queries": r.queries, "loss_queries": r.loss_queries,
                        "check_queries": r.check_queries, "linf": r.linf, "adv_label": r.adv_label,
-                       "flicker": flicker, "mode_share": mode, "notes": r.notes,
+                       "flicker": flicker, "mode_share": mode, "notes": r.notes, "broken_by": r.broken_by,
+                       "members": [{k_: m[k_] for k_ in ("method", "loss_queries", "check_queries", "broke")}
+                                   for m in r.members],
                        "seconds": round(time.perf_counter() - t0, 1),
                        "cpu_seconds": round(time.process_time() - c0, 1)}  # fmt: skip
                 append(row)
