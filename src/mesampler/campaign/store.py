@@ -2,7 +2,8 @@
 
 ``results``: one row per finished attack, UNIQUE on (dataset, video_id, model, method, setting, seed), inserted
 in its own transaction, so a killed process loses only attacks in flight and never leaves half or duplicate
-rows. The adversarial clip (``DIR/videos/<key>.npz``) is written, atomically, before its row is committed.
+rows; a portfolio's member attribution (``broken_by``, ``members``) is part of its row. The adversarial clip
+(``DIR/videos/<key>.npz``) is written, atomically, before its row is committed.
 ``clean``: the protocol's clean queries (one per candidate video and model), outside every attack's budget.
 ``runs``: one row per invocation (config, package version, machine).
 """
@@ -24,7 +25,7 @@ import numpy as np
 DB_NAME = "results.sqlite"
 KEY = ("dataset", "video_id", "model", "method", "setting", "seed")
 
-_SCHEMA = """
+_SCHEMA_TEMPLATE = """
 CREATE TABLE IF NOT EXISTS results (
     id INTEGER PRIMARY KEY,
     dataset TEXT NOT NULL, video_id TEXT NOT NULL, model TEXT NOT NULL, method TEXT NOT NULL,
@@ -37,7 +38,7 @@ CREATE TABLE IF NOT EXISTS results (
     linf REAL NOT NULL, wall_time_s REAL NOT NULL, batch_videos INTEGER NOT NULL,
     clip_start INTEGER NOT NULL, clip_frames INTEGER NOT NULL, video_file TEXT,
     history BLOB NOT NULL, version TEXT NOT NULL, host TEXT NOT NULL, finished_at REAL NOT NULL,
-    clean_prob REAL, adv_prob REAL, adv_label_name TEXT,
+    {added},
     UNIQUE (dataset, video_id, model, method, setting, seed)
 );
 CREATE TABLE IF NOT EXISTS clean (
@@ -52,17 +53,24 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 """
 
+ADDED_COLUMNS = (
+    ("clean_prob", "REAL"), ("adv_prob", "REAL"), ("adv_label_name", "TEXT"), ("broken_by", "TEXT"),
+    ("members", "TEXT"),
+)  # fmt: skip
+"""Result columns newer than the first schema (nullable): added to an older database when it is opened.
+``clean_prob``/``adv_prob``: top-1 softmax probability of the clean and the adversarial clip. ``broken_by``:
+:attr:`AttackResult.broken_by` (the portfolio member, or the method, that fooled the model; NULL if not fooled).
+``members``: :attr:`AttackResult.members` as JSON (NULL for a single method; :meth:`ResultStore.rows` decodes it)."""
+
 COLUMNS = (
     "dataset", "video_id", "model", "method", "setting", "seed", "attack", "loss", "motion", "targeted", "eps",
     "max_queries", "attack_seed", "params", "label", "label_name", "target", "adv_label", "success", "queries",
     "loss_queries", "check_queries", "clean_queries", "iterations", "linf", "wall_time_s", "batch_videos",
-    "clip_start", "clip_frames", "video_file", "history", "version", "host", "finished_at", "clean_prob", "adv_prob",
-    "adv_label_name",
+    "clip_start", "clip_frames", "video_file", "history", "version", "host", "finished_at",
+    *(name for name, _ in ADDED_COLUMNS),
 )  # fmt: skip
 
-ADDED_COLUMNS = (("clean_prob", "REAL"), ("adv_prob", "REAL"), ("adv_label_name", "TEXT"))
-"""Result columns newer than the first schema (nullable): added to an older database when it is opened.
-``clean_prob``/``adv_prob``: top-1 softmax probability of the clean and the adversarial clip."""
+_SCHEMA = _SCHEMA_TEMPLATE.replace("{added}", ", ".join(f"{name} {kind}" for name, kind in ADDED_COLUMNS))
 
 
 def encode_history(history: Iterable[tuple[int, float]]) -> bytes:
@@ -157,11 +165,13 @@ class ResultStore:
         return cur.rowcount == 1
 
     def rows(self, *, history: bool = False) -> list[dict[str, Any]]:
-        """All result rows as dicts (``params`` decoded; ``history`` decoded to ``(n, 2)`` arrays if asked)."""
+        """All result rows as dicts (``params`` and ``members`` decoded; ``history`` decoded to ``(n, 2)`` arrays
+        if asked)."""
         out = []
         for r in self.conn.execute("SELECT * FROM results ORDER BY id"):
             d = dict(r)
             d["params"] = json.loads(d["params"])
+            d["members"] = json.loads(d["members"]) if d["members"] else None
             d["history"] = decode_history(d["history"]) if history else None
             out.append(d)
         return out

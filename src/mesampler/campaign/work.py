@@ -206,6 +206,7 @@ def run_chunk(ws: Workspace, chunk: Chunk) -> Rows:
             "history": encode_history((q - 1, lv) for q, lv in r.history), "version": mesampler.__version__,
             "host": host, "finished_at": time.time(), "clean_prob": r.clean_prob, "adv_prob": p_adv,
             "adv_label_name": classes[r.adv_label] if classes and 0 <= r.adv_label < len(classes) else None,
+            "broken_by": r.broken_by, "members": json.dumps(r.members) if r.members else None,
         }  # fmt: skip
         arrays = {
             "clean": c.video,
