@@ -36,7 +36,7 @@ def write_campaign_report(
     dest = Path(out) if out is not None else directory / "report"
     dest.mkdir(parents=True, exist_ok=True)
     refs = {m["name"]: m.get("ref") or m["name"] for m in config.get("models", [])}
-    tables = campaign_tables(rows, refs)
+    tables = campaign_tables(rows, refs, clean)
     csvs = []
     for t in tables:
         t.write_csv(dest / f"{t.name}.csv")

@@ -7,7 +7,7 @@ import html
 from collections.abc import Sequence
 from pathlib import Path
 
-from mesampler.reports.campaign_tables import Table, fmt
+from mesampler.reports.campaign_tables import Table, fmt, sections
 
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }
@@ -45,8 +45,9 @@ def render_html(title: str, intro: Sequence[str], tables: Sequence[Table], figur
     parts = [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{e(title)}</title>"
              f"<style>{_CSS}</style></head><body><h1>{e(title)}</h1>"]  # fmt: skip
     parts += [f"<p>{e(line)}</p>" for line in intro if line]
-    parts.append("<h2>Tables</h2>")
-    parts += [table_html(t) for t in tables]
+    for section, group in sections(tables):
+        parts.append(f"<h2>{e(section)}</h2>")
+        parts += [table_html(t) for t in group]
     for key, figs in figures.items():
         if not figs:
             continue

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from mesampler.reports.campaign_tables import Table, fmt
+from mesampler.reports.campaign_tables import Table, fmt, sections
 
 
 def table_markdown(t: Table) -> str:
@@ -23,8 +23,10 @@ def table_markdown(t: Table) -> str:
 
 def render_markdown(title: str, intro: Sequence[str], tables: Sequence[Table], figures: dict[str, list],
                     base: Path) -> str:  # fmt: skip
-    parts = [f"# {title}", "", *intro, "", "## Tables", ""]
-    parts += [table_markdown(t) for t in tables]
+    parts = [f"# {title}", "", *intro, ""]
+    for section, group in sections(tables):
+        parts += [f"## {section}", ""]
+        parts += [table_markdown(t) for t in group]
     names = {"loss": "Loss curves", "success": "Success rate versus queries", "targeted": "Targeted comparison",
              "gallery": "Gallery"}  # fmt: skip
     for key, figs in figures.items():

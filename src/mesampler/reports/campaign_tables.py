@@ -98,9 +98,18 @@ def _adv_name(r: dict[str, Any]) -> str:
     return str(name) if name else str(r["adv_label"])
 
 
+def _queries_cell(r: dict[str, Any]) -> str:
+    """``37``, ``37 (square)`` for a portfolio (the member that broke the video), or ``Q✗`` if not fooled."""
+    if not r["success"]:
+        return f"{r['max_queries']}✗"
+    by = r.get("broken_by")
+    return f"{r['queries']} ({by})" if r.get("members") and by else str(r["queries"])
+
+
 def per_video_table(rows: Sequence[dict[str, Any]], setting: str) -> Table:
     """One line per (dataset, model, video) of ``setting``: clip, window, clean class and probability, then
-    each method's queries (``Q✗`` for a video not fooled within the budget ``Q``)."""
+    each method's queries (``Q✗`` for a video not fooled within the budget ``Q``; a portfolio's breaking member
+    in brackets)."""
     g = [r for r in rows if r["setting"] == setting]
     methods = sorted({r["method"] for r in g})
     by: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = {}
@@ -113,26 +122,26 @@ def per_video_table(rows: Sequence[dict[str, Any]], setting: str) -> Table:
         probs = [float(x["clean_prob"]) for x in per.values() if x.get("clean_prob") is not None]
         cells: list[Any] = [d, m, clip, window, r0["label_name"], round(probs[0], 3) if probs else None]
         for meth in methods:
-            x = per.get(meth)
-            cells.append(None if x is None else (str(x["queries"]) if x["success"] else f"{x['max_queries']}✗"))
+            cells.append(None if meth not in per else _queries_cell(per[meth]))
         out.append(cells)
     return Table(
         f"videos_{setting}",
         f"Per video: {setting}",
         ["dataset", "model", "clip", "window", "clean class", "clean p", *methods],
         out,
-        "Queries to fool each video; N✗: not fooled within the budget N.",
+        "Queries to fool each video (auto: the breaking member in brackets); N✗: not fooled within the budget N.",
     )
 
 
 RESULT_COLUMNS = [
     "setting", "dataset", "model", "video_id", "clip", "window", "clip_start", "clip_frames", "method", "attack",
-    "loss", "motion", "targeted", "eps", "max_queries", "success", "queries", "queries_counted", "loss_queries",
-    "check_queries", "label", "label_name", "clean_prob", "target", "adv_label", "adv_label_name", "adv_prob",
-    "linf",
+    "loss", "motion", "targeted", "eps", "max_queries", "success", "broken_by", "queries", "queries_counted",
+    "loss_queries", "check_queries", "label", "label_name", "clean_prob", "target", "adv_label", "adv_label_name",
+    "adv_prob", "linf",
 ]  # fmt: skip
 """Columns of ``results.csv``: one row per video x method x setting (``queries_counted``: the budget if not
-fooled; probabilities are top-1 softmax probabilities of the clean and the adversarial clip)."""
+fooled; probabilities are top-1 softmax probabilities of the clean and the adversarial clip; ``broken_by``: the
+portfolio member, or the method, that fooled the video, empty if not fooled)."""
 
 
 def results_table(rows: Sequence[dict[str, Any]]) -> Table:
@@ -147,11 +156,24 @@ def results_table(rows: Sequence[dict[str, Any]]) -> Table:
                  extra={"csv_only": True})  # fmt: skip
 
 
-def campaign_tables(rows: Sequence[dict[str, Any]], model_refs: dict[str, str] | None = None) -> list[Table]:
-    """The summary, Tables 2-5 per setting (with the paper's numbers and verdicts), the verdicts, the per-video
-    tables and the long results table."""
+def campaign_tables(
+    rows: Sequence[dict[str, Any]],
+    model_refs: dict[str, str] | None = None,
+    clean: Sequence[dict[str, Any]] = (),
+) -> list[Table]:
+    """The robustness summaries (``clean``: the store's clean rows), the summary, Tables 2-5 per setting (with
+    the paper's numbers and verdicts), the verdicts, the per-video tables and the long results table."""
     from mesampler.reports.campaign_paper import paper_tables
+    from mesampler.reports.robustness import robustness_tables
 
     paper, verdicts = paper_tables(rows, model_refs)
     videos = [per_video_table(rows, s) for s in sorted({r["setting"] for r in rows})]
-    return [summary_table(rows), *paper, verdicts, *videos, results_table(rows)]
+    return [*robustness_tables(rows, clean), summary_table(rows), *paper, verdicts, *videos, results_table(rows)]
+
+
+def sections(tables: Sequence[Table]) -> list[tuple[str, list[Table]]]:
+    """Tables grouped by ``extra["section"]`` (default "Tables"), sections in order of first appearance."""
+    out: dict[str, list[Table]] = {}
+    for t in tables:
+        out.setdefault(str(t.extra.get("section", "Tables")), []).append(t)
+    return list(out.items())
