@@ -14,8 +14,6 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from mesampler.attacks.registry import ATTACKS
 from mesampler.cli.attack import (
     _check_output_folder,
@@ -35,11 +33,11 @@ from mesampler.cli.main import UserError
 from mesampler.cli.model_options import add_model_arguments, model_kwargs
 from mesampler.models.protocol import model_info
 from mesampler.motion.api import KINDS as MOTION_KINDS
+from mesampler.reports.robustness import FLOOR, query_stats
 
 NAME = "evaluate"
 HELP = "robustness summary of MODEL over CLIPS: clean and robust accuracy, queries to fool, random-noise floor"
 log = logging.getLogger("mesampler.evaluate")
-FLOOR = "random-noise"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -90,15 +88,6 @@ def read_labels(path: Path, clips: list[Path]) -> list[str]:
     return out
 
 
-def _stats(values: list[int]) -> dict[str, float | None]:
-    if not values:
-        return {"n": 0, "mean": None, "median": None, "q25": None, "q75": None, "min": None, "max": None}
-    a = np.asarray(values, dtype=float)
-    q25, med, q75 = (float(v) for v in np.quantile(a, [0.25, 0.5, 0.75]))
-    return {"n": len(a), "mean": float(a.mean()), "median": med, "q25": q25, "q75": q75,
-            "min": float(a.min()), "max": float(a.max())}  # fmt: skip
-
-
 def summarise(results: list[Any], floor: list[Any] | None, *, labelled: bool) -> dict[str, Any]:
     """The robustness numbers of ``results`` (one :class:`AttackResult` per clip) and the ``floor`` run."""
     n = len(results)
@@ -115,7 +104,7 @@ def summarise(results: list[Any], floor: list[Any] | None, *, labelled: bool) ->
         "fooled": len(fooled),
         "robust_accuracy": (len(correct) - len(fooled)) / len(correct) if correct else None,
         "robust_accuracy_all_clips": (len(correct) - len(fooled)) / n if labelled else None,
-        "queries_to_fool": _stats([r.queries for r in fooled]),
+        "queries_to_fool": query_stats([r.queries for r in fooled]),
         "broken_by": broken,
     }
     if floor is not None:
@@ -123,7 +112,7 @@ def summarise(results: list[Any], floor: list[Any] | None, *, labelled: bool) ->
         s["random_noise_floor"] = {
             "budget": floor[0].max_queries, "fooled": len(f_ok),
             "robust_accuracy": (len(correct) - len(f_ok)) / len(correct) if correct else None,
-            "queries_to_fool": _stats([r.queries for r in f_ok]),
+            "queries_to_fool": query_stats([r.queries for r in f_ok]),
         }  # fmt: skip
     return s
 
