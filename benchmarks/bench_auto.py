@@ -12,7 +12,9 @@ attacks the same clips with the same seed per clip (paired). Models:
 * ``api``: ``APIOutput(top_k=5, decimals=2)`` of it (rounded probabilities, classes outside the top 5 unknown);
 * ``quantised``: its logits rounded to a grid of 2.0 (an int8 output layer's behaviour).
 
-Arms: ``auto``, each of its members alone (``random-noise``, ``me-sampler``, ``square``) at the same budget.
+Arms: ``auto``, each of its members alone (``random-noise``, ``me-sampler``, ``square``) at the same budget, and
+the candidate portfolios of :data:`CANDIDATES` (``auto`` with other members, shares or start points); ``--arms``
+runs a subset (comma-separated), ``--seed`` offsets every clip's seed (clip ``i`` uses ``seed + i``).
 Reported per model and arm: SR over correctly classified clips, ANQ over all of them (failures count the budget),
 mean and median queries over successes, and the paired bootstrap 95 % CI of each arm's ANQ over ``auto``'s.
 """
@@ -38,8 +40,19 @@ from mesampler.reports import environment
 
 OUT = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 REFERENCE = "auto"
-OPTIONS = {"videos": 16, "budget": 1000, "eps": 0.03, "threads": 1, "name": "auto"}
-"""Command-line options and their defaults."""
+OPTIONS = {"videos": 16, "budget": 1000, "eps": 0.03, "threads": 1, "name": "auto", "arms": "", "seed": 0}
+"""Command-line options and their defaults (``arms`` empty: all of :func:`arms`)."""
+EARLY = ("random-noise", "square", "me-sampler", "square")
+CANDIDATES: dict[str, dict[str, Any]] = {
+    "auto-early-square": {"members": EARLY, "shares": (0.02, 0.005, 0.60, 0.375)},
+    "auto-early-square-me-clean": {
+        "members": EARLY,
+        "shares": (0.02, 0.005, 0.60, 0.375),
+        "starts": ("best", "best", "clean", "best"),
+    },
+    "auto-me-clean": {"starts": ("best", "clean", "best")},
+}
+"""Candidate portfolios: ``auto`` with these parameters replaced."""
 MODELS = ("fp32", "api", "quantised")
 
 
@@ -64,16 +77,21 @@ def build(name: str, base: Any) -> Any:
 
 
 def arms() -> list[str]:
-    return [REFERENCE, *attack_params(REFERENCE)["members"]] + (
-        [] if "random-noise" in attack_params(REFERENCE)["members"] else ["random-noise"]
-    )
+    members = list(attack_params(REFERENCE)["members"])
+    return [REFERENCE, *CANDIDATES, *members] + ([] if "random-noise" in members else ["random-noise"])
+
+
+def method_of(arm: str) -> tuple[str, dict[str, Any]]:
+    """The registered method and parameters an arm runs."""
+    return (REFERENCE, CANDIDATES[arm]) if arm in CANDIDATES else (arm, {})
 
 
 def summarise(rows: list[dict], opts: dict) -> dict:
     table = []
     for model in MODELS:
         by_arm = {a: {r["video"]: r for r in rows if r["model"] == model and r["method"] == a} for a in arms()}
-        ref = by_arm[REFERENCE]
+        by_arm = {a: got for a, got in by_arm.items() if got}
+        ref = by_arm.get(REFERENCE, {})
         for arm, got in by_arm.items():
             attacked = [r for r in got.values() if r["status"] != "misclassified"]
             if not attacked:
@@ -86,13 +104,13 @@ def summarise(rows: list[dict], opts: dict) -> dict:
                 "mean_successes": round(float(np.mean(ok)), 1) if ok else None,
                 "median_successes": float(np.median(ok)) if ok else None,
             }  # fmt: skip
-            if arm == REFERENCE:
+            if arm == REFERENCE or arm in CANDIDATES:
                 counts: dict[str, int] = {}
                 for r in attacked:
                     if r["broken_by"]:
                         counts[r["broken_by"]] = counts.get(r["broken_by"], 0) + 1
                 entry["broken_by"] = counts
-            else:
+            if arm != REFERENCE:
                 paired = sorted(v for v in got if v in ref and ref[v]["status"] != "misclassified")
                 if paired:
                     a = np.array([got[v]["queries"] for v in paired], float)
@@ -108,7 +126,9 @@ def summarise(rows: list[dict], opts: dict) -> dict:
             "budget": opts["budget"],
             "videos": opts["videos"],
             "untargeted": True,
+            "seed": opts["seed"],
             "auto": attack_params(REFERENCE),
+            "candidates": CANDIDATES,
         },
         "models": {
             "fp32": "testbed-motion (16 x 64 x 64)",
@@ -128,21 +148,24 @@ def write_md(s: dict) -> str:
         f"Machine: {m['processor']}, {m['cpus']} CPUs, torch {m['torch']}, {m['threads']} thread(s), shared with a "
         f"concurrent benchmark. Untargeted, eps {s['setting']['eps']}, budget {s['setting']['budget']}, "
         f"{s['setting']['videos']} held-out test-bed clips (misclassified ones excluded). auto = "
-        f"{s['setting']['auto']['members']} with shares {s['setting']['auto']['shares']}.",
+        f"{s['setting']['auto']['members']} with shares {s['setting']['auto']['shares']}; clip i's seed "
+        f"{s['setting'].get('seed', 0)} + i. Candidates (auto with these parameters): "
+        + "; ".join(f"`{k}` {v}" for k, v in s["setting"].get("candidates", {}).items())
+        + ".",
         "ANQ all: failures count the budget. Ratio: the arm's ANQ all / auto's on the same clips, paired bootstrap "
         "95 % CI (above 1: auto is cheaper).",
         "",
-        "| model | method | clips | fooled | SR | ANQ all | mean succ. | median succ. | ratio to auto [95 % CI] |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| model | method | clips | fooled | SR | ANQ all | mean succ. | median succ. | ratio to auto [95 % CI] "
+        "| broken by |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for e in s["table"]:
         r = e.get("ANQ_ratio_to_auto")
         ratio = f"{r['ratio']} [{r['ci95'][0]}, {r['ci95'][1]}]" if r else "-"
-        if "broken_by" in e:
-            ratio = "broken by " + ", ".join(f"{k} {v}" for k, v in e["broken_by"].items())
+        broken = ", ".join(f"{k} {v}" for k, v in e["broken_by"].items()) if "broken_by" in e else "-"
         lines.append(
             f"| {e['model']} | {e['method']} | {e['videos']} | {e['fooled']} | {e['SR']} | {e['ANQ_all']} | "
-            f"{e['mean_successes']} | {e['median_successes']} | {ratio} |"
+            f"{e['mean_successes']} | {e['median_successes']} | {ratio} | {broken} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -169,17 +192,22 @@ def main(argv: list[str] | None = None) -> int:
     done = {(r["model"], r["method"], r["video"]) for r in rows}
     base = mesampler.models.create("testbed-motion")
     videos, labels, motions = mesampler.testbed.make_dataset(opts["videos"], mesampler.testbed.TEST_SEED)
+    chosen = [a for a in opts["arms"].split(",") if a] or arms()
+    unknown = sorted(set(chosen) - set(arms()))
+    if unknown:
+        ap.error(f"unknown arm(s) {unknown}; choose from {arms()}")
     for model_name in MODELS:
         model = build(model_name, base)
-        for method in arms():
+        for method in chosen:
             todo = [i for i in range(opts["videos"]) if (model_name, method, i) not in done]
             if not todo:
                 continue
             start = time.perf_counter()
+            name, params = method_of(method)
             results = mesampler.attack_batch(
                 model, [videos[i] for i in todo], labels=[int(labels[i]) for i in todo],
-                motions=[motions[i] for i in todo], method=method, eps=opts["eps"], max_queries=opts["budget"],
-                seeds=todo,
+                motions=[motions[i] for i in todo], method=name, eps=opts["eps"], max_queries=opts["budget"],
+                seeds=[opts["seed"] + i for i in todo], **params,
             )  # fmt: skip
             seconds = time.perf_counter() - start
             with jsonl.open("a") as f:

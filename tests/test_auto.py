@@ -332,3 +332,58 @@ def test_campaign_runs_auto(tmp_path: Path) -> None:
     assert rows[0]["params"]["members"] == list(attack_params("auto")["members"])
     again = run_campaign(config, tmp_path / "c", resume=True, progress=False)
     assert (again.skipped, again.stored) == (2, 0)
+
+
+class Distance:
+    """Logits ``[2 + 5, mean |x - x0| / eps + 5]``: never fooled within the ball, lower loss further out (so a random
+    corner is the best point checked); records the largest ``|x - x0|`` of every video it is asked about."""
+
+    def __init__(self, x0: np.ndarray, eps: float) -> None:
+        self.x0, self.eps = x0, eps
+        self.dist: list[float] = []
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        d = np.abs(x - self.x0[None]).reshape(len(x), -1)
+        self.dist += d.max(1).tolist()
+        f = np.minimum(d, self.eps).mean(1) / self.eps
+        return np.stack([np.full_like(f, 7.0), f + 5], 1).astype(np.float32)
+
+
+@pytest.mark.parametrize("start", ["best", "clean"])
+def test_a_member_starts_where_its_start_rule_says(start: str) -> None:
+    """After random noise, me-sampler's first probes lie around the best corner (|x - x0| = eps) or, with
+    ``starts=(..., "clean")``, around the clean video (|x - x0| of the probe size, inside the ball)."""
+    videos, maps = _videos(1, seed=3)
+    eps = 0.03
+    model = Distance(videos[0], eps)
+    r = mesampler.attack(model, videos[0], method="auto", motion=maps[0], eps=eps, max_queries=40,
+                         members=("random-noise", "me-sampler"), shares=(0.1, 0.9), starts=("best", start))  # fmt: skip
+    assert not r.success and [m["queries"] for m in r.members] == [3, 36]
+    assert model.dist[1:4] == pytest.approx([eps] * 3, abs=1e-6)  # the random corners
+    first_probes = np.array(model.dist[4:6])
+    if start == "clean":
+        assert (first_probes < 0.7 * eps).all()
+    else:
+        assert (first_probes > 0.9 * eps).all()
+    assert r.queries == len(model.dist) <= 40 and r.linf <= eps + 1e-6
+
+
+def test_clean_starts_keep_counts_exact_and_square_compares_with_the_clean_loss() -> None:
+    videos, maps = _videos(3)
+    model = CountingLinear(SHAPE, 4, seed=2, scale=8)
+    members, shares = ("random-noise", "square", "me-sampler", "square"), (0.05, 0.05, 0.6, 0.3)
+    res = mesampler.attack_batch(model, videos, method="auto", motions=maps, eps=0.01, max_queries=150, seed=1,
+                                 members=members, shares=shares, starts=("best", "clean", "clean", "best"))  # fmt: skip
+    assert model.videos_seen == sum(r.queries for r in res)
+    for r in res:
+        assert r.queries <= 150 and 1 + sum(m["queries"] for m in r.members) == r.queries
+        assert r.linf <= 0.01 + 1e-6 and len(r.history) == 1 + r.iterations
+
+
+@pytest.mark.parametrize("starts", [("best",), ("best", "clean", "nowhere"), ("best", "best", "best", "best")])
+def test_bad_starts_are_refused_before_any_query(starts: tuple[str, ...]) -> None:
+    videos, maps = _videos(1)
+    model = CountingLinear(SHAPE, 4)
+    with pytest.raises(ValueError, match="starts"):
+        mesampler.attack(model, videos[0], method="auto", motion=maps[0], max_queries=50, starts=starts)
+    assert model.videos_seen == 0

@@ -26,6 +26,19 @@ Rules, per video:
 * **Only unbroken videos go on**: a video leaves the loop when a member fools the model.
 * **Start point.** Each member starts from the lowest-loss iterate the model has checked so far (the clean video
   for the first); ``square`` keeps a proposal only if it beats that point's loss (:meth:`ScoreAttack.warm_start`).
+  ``starts`` (one ``"best"`` or ``"clean"`` per member; empty: all ``"best"``) makes a member start from the
+  clean video instead, compared with the clean loss. The default keeps ``"best"`` for every member, on evidence
+  (test-bed, eps 0.03, budget 1000, ``benchmarks/results/auto_v2*.md``): the guess that a sign-PGD member is
+  crippled when it starts at a corner of the ball (every pixel at +-eps, as random noise's or square's best
+  point) does not hold. ME-Sampler after random noise starts from its best corner (quantised loss 2 instead of
+  the clean 8) and breaks more clips from there than from the clean video (quantised, 7 clips: SR 1.0 vs 0.71
+  at seeds 0..7, 0.86 vs 0.57 at 100..107; 16 clips, ``auto-me-clean``: SR 0.73 vs 0.87 quantised, 0.81 vs
+  0.88 api). A tiny early ``square`` share (``("random-noise", "square", "me-sampler", "square")``, shares
+  ``(0.02, 0.005, 0.60, 0.375)``) loses clips on the quantised model whether ME-Sampler then starts from the
+  best point or the clean one (SR 0.73 both, vs 0.87): on an output that moves in steps ME-Sampler's outcome
+  on a clip turns on its random draws (alone, one clip is broken in 34 queries with seeds 0.. and not in 1000
+  with seeds 100..), and an earlier member shifts the video's generator; so a two-clip change between such
+  portfolios on eight clips is within seed noise, not a start-point effect.
 * **Motion.** ``auto`` is registered ``needs_motion=True`` because ``me-sampler`` is a member, so it gets maps
   exactly as ``me-sampler`` does (given, or computed from the clip when none are given). A video with no maps
   (``motions`` entry ``None`` at engine level) skips the members that need motion: the next member gets their
@@ -52,6 +65,8 @@ from mesampler.attacks.oracle import QueryOracle
 from mesampler.attacks.registry import create_attack, method_spec, register_attack
 from mesampler.samplers.base import VideoBatch
 
+START_POINTS = ("best", "clean")
+"""Where a member may start: the lowest-loss point checked so far, or the clean video."""
 PAPER = (
     "mesampler (ours), after Croce & Hein, Reliable evaluation of adversarial robustness with an ensemble of "
     "diverse parameter-free attacks (AutoAttack), ICML 2020"
@@ -65,14 +80,26 @@ class AutoDefaults:
 
     members: tuple[str, ...] = ("random-noise", "me-sampler", "square")
     shares: tuple[float, ...] = (0.02, 0.60, 0.38)
+    starts: tuple[str, ...] = ()
+    """Per member, where it starts: ``"best"`` (the lowest-loss point checked so far) or ``"clean"`` (the clean
+    video); empty: every member ``"best"``."""
 
 
 class Portfolio(ScoreAttack):
     """Members ``(name, attack, needs motion)`` run one after another per video, each within its share."""
 
-    def __init__(self, members: Sequence[tuple[str, ScoreAttack, bool]], shares: Sequence[float]) -> None:
+    def __init__(
+        self,
+        members: Sequence[tuple[str, ScoreAttack, bool]],
+        shares: Sequence[float],
+        starts: Sequence[str] = (),
+    ) -> None:
         if len(members) != len(shares) or not members:
             raise ValueError(f"auto needs one share per member, got {len(members)} members, {len(shares)} shares")
+        starts = tuple(starts) or ("best",) * len(members)
+        if len(starts) != len(members) or any(v not in START_POINTS for v in starts):
+            raise ValueError(f"auto: starts must be empty or one of {START_POINTS} per member, got {starts!r}")
+        self.starts = list(starts)
         self.names = [m[0] for m in members]
         self.attacks = [m[1] for m in members]
         self.motion = [m[2] for m in members]
@@ -101,15 +128,19 @@ class Portfolio(ScoreAttack):
         self.iters = np.zeros((n, m), dtype=np.int64)
         self.entered = np.zeros((n, m), dtype=bool)
         self.entry = np.zeros((n, m, 2), dtype=np.int64)  # (loss, check) queries when the member started
+        self.x0 = batch.x0
         self.best_x = batch.x0.clone()
         self.best_loss = torch.full((n,), math.inf, device=batch.x0.device)
         self.best_scores: torch.Tensor | None = None
+        self.clean_loss = torch.full((n,), math.inf, device=batch.x0.device)
+        self.clean_scores: torch.Tensor | None = None
 
     def state_dict(self) -> dict[str, Any]:
         arrays = {
             k: torch.from_numpy(getattr(self, k).copy()) for k in ("stage", "stage_it", "iters", "entered", "entry")
         }
-        best = {"best_x": self.best_x, "best_loss": self.best_loss, "best_scores": self.best_scores}
+        best = {"best_x": self.best_x, "best_loss": self.best_loss, "best_scores": self.best_scores,
+                "clean_loss": self.clean_loss, "clean_scores": self.clean_scores}  # fmt: skip
         return {**arrays, **best, "members": [a.state_dict() for a in self.attacks]}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -118,6 +149,8 @@ class Portfolio(ScoreAttack):
         dev = self.best_x.device
         self.best_x, self.best_loss = state["best_x"].to(dev), state["best_loss"].to(dev)
         self.best_scores = None if state["best_scores"] is None else state["best_scores"].to(dev)
+        self.clean_loss = state["clean_loss"].to(dev)
+        self.clean_scores = None if state["clean_scores"] is None else state["clean_scores"].to(dev)
         for attack, s in zip(self.attacks, state["members"], strict=True):
             attack.load_state_dict(s)
 
@@ -153,10 +186,14 @@ class Portfolio(ScoreAttack):
             pos = torch.tensor(where, device=x.device)
             sub, start = idx[pos], x[pos]
             attack = self.attacks[s]
-            if it == 0:  # a member's first iteration: from the best point the model has checked so far
-                start = self.best_x[sub]
-                assert self.best_scores is not None  # the clean query was observed
-                attack.warm_start(sub, self.best_loss[sub], self.best_scores[sub])
+            if it == 0:  # a member's first iteration: from the best point checked so far, or the clean video
+                assert self.best_scores is not None and self.clean_scores is not None  # the clean query was seen
+                if self.starts[s] == "clean":
+                    start = self.x0[sub]
+                    attack.warm_start(sub, self.clean_loss[sub], self.clean_scores[sub])
+                else:
+                    start = self.best_x[sub]
+                    attack.warm_start(sub, self.best_loss[sub], self.best_scores[sub])
             attack.iterate_scores = attack.iterate_scored = None
             out[pos] = attack._step(start, sub, it, loss)
             if attack.iterate_scores is not None:
@@ -171,8 +208,10 @@ class Portfolio(ScoreAttack):
         return out
 
     def observe(self, idx: torch.Tensor, x: torch.Tensor, scores: torch.Tensor, losses: torch.Tensor) -> None:
-        if self.best_scores is None:
+        if self.best_scores is None:  # the clean-label query
             self.best_scores = scores.new_zeros(len(self.best_x), scores.shape[1])
+            self.clean_scores = scores.new_zeros(len(self.best_x), scores.shape[1])
+            self.clean_loss[idx], self.clean_scores[idx] = losses, scores
         better = losses < self.best_loss[idx]
         if bool(better.any()):
             sel = idx[better]
@@ -205,13 +244,15 @@ class Portfolio(ScoreAttack):
 @register_attack("auto", defaults=AutoDefaults, paper=PAPER, needs_motion=True)
 def auto(p: AutoDefaults) -> Portfolio:
     """A fixed portfolio (random noise, ME-Sampler, Square) sharing one budget, each member on unbroken videos."""
-    members, shares = tuple(p.members), tuple(p.shares)
+    members, shares, starts = tuple(p.members), tuple(p.shares), tuple(p.starts)
     if len(members) != len(shares) or not members:
         raise ValueError(f"auto: members {members!r} and shares {shares!r} must be non-empty and of one length")
     if any(isinstance(s, bool) or not isinstance(s, (int, float)) or not s > 0 for s in shares):
         raise ValueError(f"auto: every share must be a number > 0, got {shares!r}")
     if not math.isclose(sum(shares), 1.0, abs_tol=1e-6):
         raise ValueError(f"auto: shares must sum to 1 (fractions of the budget), got {shares!r} (sum {sum(shares)})")
+    if starts and (len(starts) != len(members) or any(v not in START_POINTS for v in starts)):
+        raise ValueError(f"auto: starts {starts!r} must be empty or one of {START_POINTS} per member")
     built = []
     for name in members:
         if name == "auto":
@@ -220,4 +261,4 @@ def auto(p: AutoDefaults) -> Portfolio:
         if spec.norm != "linf":
             raise ValueError(f"auto: member {name!r} is an {spec.norm} method; the portfolio is l-inf")
         built.append((name, create_attack(name), spec.needs_motion))
-    return Portfolio(built, shares)
+    return Portfolio(built, shares, starts)
