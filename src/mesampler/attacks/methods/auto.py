@@ -27,18 +27,16 @@ Rules, per video:
 * **Start point.** Each member starts from the lowest-loss iterate the model has checked so far (the clean video
   for the first); ``square`` keeps a proposal only if it beats that point's loss (:meth:`ScoreAttack.warm_start`).
   ``starts`` (one ``"best"`` or ``"clean"`` per member; empty: all ``"best"``) makes a member start from the
-  clean video instead, compared with the clean loss. The default keeps ``"best"`` for every member, on evidence
-  (test-bed, eps 0.03, budget 1000, ``benchmarks/results/auto_v2*.md``): the guess that a sign-PGD member is
-  crippled when it starts at a corner of the ball (every pixel at +-eps, as random noise's or square's best
-  point) does not hold. ME-Sampler after random noise starts from its best corner (quantised loss 2 instead of
-  the clean 8) and breaks more clips from there than from the clean video (quantised, 7 clips: SR 1.0 vs 0.71
-  at seeds 0..7, 0.86 vs 0.57 at 100..107; 16 clips, ``auto-me-clean``: SR 0.73 vs 0.87 quantised, 0.81 vs
-  0.88 api). A tiny early ``square`` share (``("random-noise", "square", "me-sampler", "square")``, shares
-  ``(0.02, 0.005, 0.60, 0.375)``) loses clips on the quantised model whether ME-Sampler then starts from the
-  best point or the clean one (SR 0.73 both, vs 0.87): on an output that moves in steps ME-Sampler's outcome
-  on a clip turns on its random draws (alone, one clip is broken in 34 queries with seeds 0.. and not in 1000
-  with seeds 100..), and an earlier member shifts the video's generator; so a two-clip change between such
-  portfolios on eight clips is within seed noise, not a start-point effect.
+  clean video instead, compared with the clean loss. The default keeps ``"best"`` for every member: on the
+  test-bed (eps 0.03, budget 1000, ``benchmarks/results/auto_v2*.md``) no start rule wins consistently. The
+  guess that sign-PGD is crippled at a corner of the ball (every pixel at +-eps, as random noise's or square's
+  best point) does not hold: ME-Sampler after random noise, from its best corner, broke more quantised clips
+  than from the clean video at seeds 0.. and 100.. (7 clips: SR 1.0 vs 0.71, 0.86 vs 0.57), fewer at seeds
+  200.. (16 clips: 0.67 vs 0.73). A tiny early ``square`` share (``("random-noise", "square", "me-sampler",
+  "square")``, shares ``(0.02, 0.005, 0.60, 0.375)``) lost quantised clips at seeds 0.. (SR 0.73 vs 0.87) and
+  won them at 200.. (0.87 vs 0.67): on an output that moves in steps ME-Sampler's outcome on a clip turns on
+  its random draws, and an earlier member shifts the video's generator, so such differences on 8-16 clips are
+  seed noise, not a start-point effect.
 * **Motion.** ``auto`` is registered ``needs_motion=True`` because ``me-sampler`` is a member, so it gets maps
   exactly as ``me-sampler`` does (given, or computed from the clip when none are given). A video with no maps
   (``motions`` entry ``None`` at engine level) skips the members that need motion: the next member gets their
