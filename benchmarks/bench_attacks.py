@@ -39,6 +39,7 @@ import mesampler.models as M
 from mesampler.models import i3d as I
 from mesampler.models.adapters import APIOutput
 from mesampler.reports import environment
+from mesampler.reports.campaign_paper import bootstrap_ratio
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -88,14 +89,6 @@ def flicker_and_mode(delta: np.ndarray) -> tuple[float, float]:
         values, counts = np.unique(frame, return_counts=True)
         shares.append(counts.max() / frame.size)
     return flicker, float(np.mean(shares))
-
-
-def bootstrap_ratio(a: np.ndarray, b: np.ndarray, n: int = 2000, seed: int = 0) -> tuple[float, float, float]:
-    """Ratio of mean ``a`` to mean ``b`` over paired windows, with a 95 % bootstrap interval."""
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(a), (n, len(a)))
-    ratios = a[idx].mean(1) / np.maximum(b[idx].mean(1), 1e-9)
-    return float(a.mean() / max(b.mean(), 1e-9)), float(np.quantile(ratios, 0.025)), float(np.quantile(ratios, 0.975))
 
 
 def summarise(rows: list[dict], threads: int) -> dict:

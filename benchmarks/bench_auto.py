@@ -33,10 +33,11 @@ import torch
 import mesampler
 import mesampler.models
 import mesampler.testbed
-from bench_attacks import bootstrap_ratio, load_rows
+from bench_attacks import load_rows
 from mesampler.attacks import attack_params
 from mesampler.models.adapters import APIOutput
 from mesampler.reports import environment
+from mesampler.reports.campaign_paper import bootstrap_ratio
 
 OUT = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 REFERENCE = "auto"

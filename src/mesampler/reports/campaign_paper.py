@@ -54,14 +54,22 @@ def paired_ratio_ci(
     keys = sorted(set(a) & set(b))
     if len(keys) < 2:
         return float("nan"), float("nan"), float("nan"), len(keys)
-    qa = np.array([a[k] for k in keys], float)
-    qb = np.array([b[k] for k in keys], float)
+    ratio, lo, hi = bootstrap_ratio([a[k] for k in keys], [b[k] for k in keys], n_boot=n_boot, seed=seed)
+    return ratio, lo, hi, len(keys)
+
+
+def bootstrap_ratio(
+    a: Sequence[float], b: Sequence[float], *, n_boot: int = BOOTSTRAP, seed: int = 0
+) -> tuple[float, float, float]:
+    """``(ratio, lo, hi)``: mean(a) / mean(b) over paired values (``a[i]`` and ``b[i]`` from one video) and its
+    percentile bootstrap 95 % CI, pairs resampled with replacement (NaN where a resampled mean(b) is 0)."""
+    qa, qb = np.asarray(a, float), np.asarray(b, float)
     ratio = float(qa.mean() / qb.mean()) if qb.mean() > 0 else float("nan")
-    idx = np.random.default_rng(seed).integers(0, len(keys), size=(n_boot, len(keys)))
+    idx = np.random.default_rng(seed).integers(0, len(qa), size=(n_boot, len(qa)))
     den = qb[idx].mean(1)
     boots = np.where(den > 0, qa[idx].mean(1) / np.where(den > 0, den, 1), np.nan)
     lo, hi = np.nanpercentile(boots, [2.5, 97.5])
-    return ratio, float(lo), float(hi), len(keys)
+    return ratio, float(lo), float(hi)
 
 
 def verdict(lo: float, hi: float) -> str:
