@@ -51,9 +51,9 @@ def load_model(ref: str | Path | torch.nn.Module | Callable[..., Any], **kwargs:
         return ModuleModel(ref, **kwargs)
     if isinstance(ref, (str, Path)):
         return _from_ref(ref, kwargs)
-    from mesampler.remote import HTTPModel, V2Model
+    from mesampler.remote.transport import RemoteModel
 
-    if isinstance(ref, (CallableModel, ModuleModel, ONNXModel, HTTPModel, V2Model)) or (
+    if isinstance(ref, (CallableModel, ModuleModel, ONNXModel, RemoteModel)) or (
         callable(ref) and getattr(ref, "accepts_torch", False)
     ):
         if kwargs:
