@@ -44,6 +44,18 @@ def test_default_attack_moves_and_fools_a_quantised_model(method: str) -> None:
     assert any("probe size raised" in n for n in r.notes)
 
 
+def test_flat_loss_is_logged_once_per_run(caplog: pytest.LogCaptureFixture) -> None:
+    model = Quantised(step=4.0)  # so coarse that the probe size is raised several times
+    video = _correct_video(Quantised())
+    motion = np.random.default_rng(2).normal(0, 3, (2, 16, 16, 2)).astype(np.float32)
+    with caplog.at_level("WARNING"):
+        r = mesampler.attack(model, video, method="me-sampler", motion=motion, eps=0.05, max_queries=300, seed=0)
+    flat = [rec for rec in caplog.records if "flat loss" in rec.getMessage()]
+    assert len(flat) == 1, [rec.getMessage() for rec in flat]
+    raised = [n for n in r.notes if "probe size raised" in n]
+    assert raised and "x fd_eps" in raised[0]
+
+
 def test_without_adaptation_the_attack_says_it_never_moved() -> None:
     model = Quantised()
     video = _correct_video(model)

@@ -100,6 +100,7 @@ class AntitheticPriorEstimator(GradientEstimator):
         self.flat = torch.zeros(n, dtype=torch.long, device=batch.x0.device)  # current run of flat pairs (< 0: signal)
         self.flat_total = torch.zeros(n, dtype=torch.long)
         self.max_scale = torch.ones(n)
+        self.warned = False  # the flat-loss warning is logged once per run; notes() carry the per-video detail
         self.sampler.init(batch)
 
     def state_dict(self) -> dict[str, Any]:
@@ -129,10 +130,12 @@ class AntitheticPriorEstimator(GradientEstimator):
         run = torch.where(flat, run.clamp_min(0) + 1, run.clamp_max(0) - 1)
         scale = self.scale[idx]
         up, down = run >= FLAT_RUN, (run <= -SIGNAL_RUN) & (scale > 1)
-        if bool(up.any()) and float(scale[up].max()) < MAX_SCALE:
+        if bool(up.any()) and not self.warned:
+            self.warned = True
             log.warning(
                 "flat loss for %d video(s): the model's output does not change under probes of size %g; "
-                "raising the probe size (quantised or rounded output?)", int(up.sum()), self.fd_eps
+                "raising the probe size up to %g x (quantised or rounded output?); each result's notes say how far",
+                int(up.sum()), self.fd_eps, MAX_SCALE,
             )  # fmt: skip
         scale = torch.where(up, (scale * 2).clamp_max(MAX_SCALE), torch.where(down, (scale / 2).clamp_min(1), scale))
         self.scale[idx], self.flat[idx] = scale, torch.where(up | down, torch.zeros_like(run), run)
