@@ -160,6 +160,7 @@ def summarise(rows: list[dict], threads: int) -> dict:
         table.append(entry)
     clean = [r for r in rows if r.get("kind") == "clean"]
     spq = [r["seconds"] / r["queries"] for r in attacks if r["queries"]]
+    verdicts = portfolio_verdicts(groups)
     return {
         "machine": {**environment(), "threads": threads},
         "model": "i3d-k400 fp32, 16 frames, 224x224, 1 clip",
@@ -168,7 +169,44 @@ def summarise(rows: list[dict], threads: int) -> dict:
         "attacks": len(attacks),
         "s_per_query_mean": round(float(np.mean(spq)), 3) if spq else None,
         "table": table,
+        "portfolio_verdicts": verdicts,
     }
+
+
+def portfolio_verdicts(groups: dict[tuple, list[dict]]) -> list[dict]:
+    """Per phase and portfolio arm, the portfolio issue's goal: as many windows fooled as the best single method
+    on the same windows, at no more than 1.2 x its ANQ (paired bootstrap CI of the ratio)."""
+    out = []
+    for (phase, method, eps, _, output), g in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+        if method not in VARIANTS:
+            continue
+        mine = {r["window"]: r for r in g}
+        singles = {}
+        for (ph, m, e, _b, o), rows in groups.items():
+            got = {r["window"]: r for r in rows}
+            if (ph, e, o) == (phase, eps, output) and m not in VARIANTS and set(mine) <= set(got):
+                singles[m] = [got[w] for w in mine]  # the single method on every window the portfolio ran
+        if not singles:
+            continue
+        best = min(
+            singles, key=lambda m: (-sum(r["success"] for r in singles[m]), sum(r["queries"] for r in singles[m]))
+        )
+        fooled, best_fooled = sum(r["success"] for r in g), sum(r["success"] for r in singles[best])
+        entry = {"phase": phase, "eps": eps, "output": output, "portfolio": method, "windows": len(mine),
+                 "fooled": fooled, "best_single": best, "best_single_fooled": best_fooled,
+                 "verdict": "too few windows"}  # fmt: skip
+        if len(mine) >= 2:
+            a = np.array([mine[w]["queries"] for w in mine], float)
+            ratio, lo, hi = bootstrap_ratio(a, np.array([r["queries"] for r in singles[best]], float))
+            if fooled < best_fooled or lo > 1.2:
+                verdict = "missed"
+            elif hi <= 1.2:
+                verdict = "met"
+            else:
+                verdict = f"{'met' if ratio <= 1.2 else 'missed'} by the point estimate, not separable from 1.2"
+            entry |= {"ANQ_ratio": round(ratio, 3), "ci95": [round(lo, 3), round(hi, 3)], "verdict": verdict}
+        out.append(entry)
+    return out
 
 
 def write_md(s: dict) -> str:
@@ -195,6 +233,22 @@ def write_md(s: dict) -> str:
             f"{e['ANQ_all']} | {e['ANQ_successes']} | {e['median_successes']} | "
             f"{ratio(e.get('ANQ_ratio_to_me_sampler'))} | {ratio(e.get('ANQ_ratio_to_auto'))} | "
             f"{e['flicker']} | {e['mode_share']} |"
+        )
+    lines += [
+        "",
+        "## Portfolio goal: as many windows fooled as the best single method, at <= 1.2 x its ANQ",
+        "",
+        "Best single: the single arm with the most windows fooled (then the lowest ANQ) on the portfolio's windows. "
+        "Ratio: the portfolio's ANQ / the best single's, paired bootstrap 95 % CI.",
+        "",
+        "| phase | eps | output | portfolio | windows | fooled | best single | its fooled | ANQ ratio [95 % CI] | goal |",  # noqa: E501
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for v in s.get("portfolio_verdicts", []):
+        ratio = f"{v['ANQ_ratio']} [{v['ci95'][0]}, {v['ci95'][1]}]" if "ANQ_ratio" in v else "-"
+        lines.append(
+            f"| {v['phase']} | {v['eps']} | {OUTPUT_NAMES[v['output']]} | {v['portfolio']} | {v['windows']} | "
+            f"{v['fooled']} | {v['best_single']} | {v['best_single_fooled']} | {ratio} | {v['verdict']} |"
         )
     return "\n".join(lines) + "\n"
 
