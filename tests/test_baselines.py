@@ -45,8 +45,10 @@ def small(method: str) -> dict:
 
 
 def test_registered_with_paper_defaults() -> None:
-    assert attack_params("e-nes") == {"samples": 50, "sigma": 1e-3, "momentum": 0.9, "lr": 0.01}
-    assert attack_params("e-bandits") == {"tile": 6, "fd_eta": 0.1, "exploration": 1.0, "online_lr": 100.0, "lr": 0.01}
+    assert attack_params("e-nes") == {"samples": 50, "sigma": 1e-3, "momentum": 0.9, "lr": 0.01, "adapt_fd": True}
+    assert attack_params("e-bandits") == {
+        "tile": 6, "fd_eta": 0.1, "exploration": 1.0, "online_lr": 100.0, "lr": 0.01, "adapt_fd": True,
+    }  # fmt: skip
     assert attack_params("v-bad") == {
         "surrogate": None, "samples": 48, "sigma": 1e-3, "split": 8, "lr": 0.01, "min_lr": 0.001,
         "anneal_window": 20, "rank_transform": True, "target_scale": 5.0, "random_start": True,

@@ -131,3 +131,36 @@ def test_cli_api_flags(tmp_path) -> None:  # type: ignore[no-untyped-def]
             "--api-top-k", "3", "--api-decimals", "3", "--no-progress"]  # fmt: skip
     assert main(argv) == 0
     assert json.loads((out / "summary.json").read_text())["queries"] <= 30
+
+
+def test_probe_scale_rule() -> None:
+    import torch
+
+    from mesampler.estimators.flat import FLAT_RUN, ProbeScale
+
+    ps = ProbeScale(0.1, "fd_eps")
+    ps.init(2, torch.device("cpu"))
+    idx = torch.arange(2)
+    ps.observe(idx, torch.tensor([4.0, 4.0]))
+    same = torch.tensor([4.0, 4.0])
+    for _ in range(3 * FLAT_RUN):  # no response: the size doubles every FLAT_RUN iterations
+        ps.update(idx, same, same)
+    assert ps.scale.tolist() == [8.0, 8.0]
+    both_fool = torch.tensor([0.0, 0.0])  # both probes at the loss floor, centred on the iterate: too large
+    for _ in range(FLAT_RUN):
+        ps.update(idx, both_fool, both_fool, centred=torch.tensor([True, False]))
+    assert ps.scale.tolist() == [4.0, 16.0]  # video 1's pairs were displaced (prior != 0): no response there
+    ps.update(idx, torch.tensor([1.0, 2.0]), torch.tensor([3.0, 2.5]))  # signal resets the runs
+    assert ps.scale.tolist() == [4.0, 16.0] and ps.notes(1) and "16 x fd_eps" in ps.notes(1)[0]
+
+
+@pytest.mark.parametrize("method", ["e-bandits", "e-nes"])
+def test_other_finite_difference_methods_adapt_too(method: str) -> None:
+    model = Quantised()
+    video = _correct_video(model)
+    budget = 600 if method == "e-bandits" else 1500
+    r = mesampler.attack(model, video, method=method, eps=0.05, max_queries=budget, seed=0)
+    assert r.linf > 0, r.notes
+    assert any("probe size raised" in n for n in r.notes), r.notes
+    off = mesampler.attack(model, video, method=method, eps=0.05, max_queries=budget, seed=0, adapt_fd=False)
+    assert off.linf == 0 and not off.success  # without the rule it never moves

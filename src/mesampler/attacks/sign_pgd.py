@@ -43,6 +43,12 @@ class SignPGD(ScoreAttack):
     def notes(self, i: int) -> list[str]:
         return self.estimator.notes(i)
 
+    def observe(self, idx: torch.Tensor, x: torch.Tensor, scores: torch.Tensor, losses: torch.Tensor) -> None:
+        self.estimator.observe(idx, losses)
+
+    def warm_start(self, idx: torch.Tensor, losses: torch.Tensor, scores: torch.Tensor) -> None:
+        self.estimator.observe(idx, losses)
+
     def _step(self, x: torch.Tensor, idx: torch.Tensor, iteration: int, loss: Queries) -> torch.Tensor:
         g = self.estimator.estimate(x, idx, iteration, loss)
         if self.norm == "linf":

@@ -18,34 +18,21 @@ direction; the working default here does too: ``w`` is scaled to l2 norm ``fd_ep
 (``"frame"``, as the released code), or over the whole video (``"video"``, as Bandits), or not
 at all (``"none"``, the paper's literal form). Probes are clipped to the model's [0, 1] bounds.
 
-Flat-signal adaptation (``adapt_fd``, ours, not the paper's): a quantised model (int8) or an API that rounds
-its probabilities answers both probes of a pair identically when the probes are smaller than its output
-step, so ``g`` stays 0 and the attack never moves. After :data:`FLAT_RUN` consecutive iterations in which a
-video's probe pair returned the same loss, its probe size is doubled (up to :data:`MAX_SCALE` times
-``fd_eps``); after :data:`SIGNAL_RUN` consecutive iterations with signal it is halved again, down to
-``fd_eps``. Each video's result says when this happened. On a smooth model ties never occur, so nothing
-changes there.
+Flat-signal adaptation (``adapt_fd``, ours, not the paper's): on an output that moves in steps the probe size
+``fd_eps`` is raised and lowered per video by the rule of :mod:`mesampler.estimators.flat`.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any, Literal
 
 import torch
 
 from mesampler.estimators.base import GradientEstimator, LossQuery, put_rows, rows
+from mesampler.estimators.flat import ProbeScale
 from mesampler.samplers.base import Sampler, VideoBatch
 
-log = logging.getLogger(__name__)
-
 ProbeNorm = Literal["frame", "video", "none"]
-FLAT_RUN = 2
-"""Consecutive flat iterations (identical probe losses) before a video's probe size doubles."""
-SIGNAL_RUN = 10
-"""Consecutive iterations with signal before a raised probe size is halved again."""
-MAX_SCALE = 256.0
-"""Largest multiple of ``fd_eps`` the adaptation may reach."""
 
 
 def normalise_(w: torch.Tensor, how: ProbeNorm, size: float | torch.Tensor) -> torch.Tensor:
@@ -95,53 +82,23 @@ class AntitheticPriorEstimator(GradientEstimator):
 
     def init(self, batch: VideoBatch) -> None:
         self.g = torch.zeros_like(batch.x0)
-        n = len(batch.x0)
-        self.scale = torch.ones(n, device=batch.x0.device)  # per-video multiple of fd_eps
-        self.flat = torch.zeros(n, dtype=torch.long, device=batch.x0.device)  # current run of flat pairs (< 0: signal)
-        self.flat_total = torch.zeros(n, dtype=torch.long)
-        self.max_scale = torch.ones(n)
-        self.warned = False  # the flat-loss warning is logged once per run; notes() carry the per-video detail
+        self.probe_scale = ProbeScale(self.fd_eps, "fd_eps", enabled=self.adapt_fd)
+        self.probe_scale.init(len(batch.x0), batch.x0.device)
         self.sampler.init(batch)
 
     def state_dict(self) -> dict[str, Any]:
-        return {
-            "g": self.g, "scale": self.scale, "flat": self.flat, "flat_total": self.flat_total,
-            "max_scale": self.max_scale, "sampler": self.sampler.state_dict(),
-        }  # fmt: skip
+        return {"g": self.g, "probe_scale": self.probe_scale.state_dict(), "sampler": self.sampler.state_dict()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        dev = self.g.device
-        self.g, self.scale, self.flat = state["g"].to(dev), state["scale"].to(dev), state["flat"].to(dev)
-        self.flat_total, self.max_scale = state["flat_total"].cpu(), state["max_scale"].cpu()
+        self.g = state["g"].to(self.g.device)
+        self.probe_scale.load_state_dict(state["probe_scale"])
         self.sampler.load_state_dict(state["sampler"])
 
-    def notes(self, i: int) -> list[str]:
-        if float(self.max_scale[i]) <= 1:
-            return []
-        return [
-            f"flat loss (both probes equal) in {int(self.flat_total[i])} iterations, as a quantised or rounded "
-            f"output gives: probe size raised up to {self.fd_eps * float(self.max_scale[i]):g} "
-            f"({float(self.max_scale[i]):g} x fd_eps)"
-        ]
+    def observe(self, idx: torch.Tensor, losses: torch.Tensor) -> None:
+        self.probe_scale.observe(idx, losses)
 
-    def _adapt(self, idx: torch.Tensor, flat: torch.Tensor) -> None:
-        """Update the per-video probe scale from this iteration's flat pairs ``(b,)`` bool."""
-        run = self.flat[idx]
-        run = torch.where(flat, run.clamp_min(0) + 1, run.clamp_max(0) - 1)
-        scale = self.scale[idx]
-        up, down = run >= FLAT_RUN, (run <= -SIGNAL_RUN) & (scale > 1)
-        if bool(up.any()) and not self.warned:
-            self.warned = True
-            log.warning(
-                "flat loss for %d video(s): the model's output does not change under probes of size %g; "
-                "raising the probe size up to %g x (quantised or rounded output?); each result's notes say how far",
-                int(up.sum()), self.fd_eps, MAX_SCALE,
-            )  # fmt: skip
-        scale = torch.where(up, (scale * 2).clamp_max(MAX_SCALE), torch.where(down, (scale / 2).clamp_min(1), scale))
-        self.scale[idx], self.flat[idx] = scale, torch.where(up | down, torch.zeros_like(run), run)
-        cpu = idx.cpu()
-        self.flat_total[cpu] += flat.cpu().long()
-        self.max_scale[cpu] = torch.maximum(self.max_scale[cpu], scale.cpu())
+    def notes(self, i: int) -> list[str]:
+        return self.probe_scale.notes(i)
 
     def estimate(self, x: torch.Tensor, idx: torch.Tensor, iteration: int, loss: LossQuery) -> torch.Tensor:
         b = len(idx)
@@ -150,14 +107,13 @@ class AntitheticPriorEstimator(GradientEstimator):
         probes = torch.empty((2, *x.shape), device=x.device)  # w1 = g + delta r_s, w2 = g - delta r_s
         torch.add(g, r_s, alpha=self.delta, out=probes[0])
         torch.add(g, r_s, alpha=-self.delta, out=probes[1])
-        size = self.fd_eps * self.scale[idx]  # (b,): fd_eps, raised on a flat signal
+        size = self.probe_scale.sizes(idx)  # (b,): fd_eps, adapted on a flat signal
         probes = normalise_(probes.view(2 * b, *x.shape[1:]), self.probe_norm, size.repeat(2)).view(2, *x.shape)
         probes.add_(x)
         if self.clip_probes:
             probes.clamp_(0, 1)
         losses = loss(probes.view(2 * b, *x.shape[1:]), torch.cat([idx, idx]))
-        if self.adapt_fd:
-            self._adapt(idx, losses[b:] == losses[:b])
+        self.probe_scale.update(idx, losses[:b], losses[b:], centred=~g.flatten(1).any(1))
         step = (losses[b:] - losses[:b]) / (self.delta * size)  # (L(x + w2) - L(x + w1)) / (delta fd_eps)
         g = torch.addcmul(g, step.view(-1, 1, 1, 1, 1), r_s, value=-self.eta)
         self.g = put_rows(self.g, idx, g)

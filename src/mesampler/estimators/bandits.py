@@ -14,7 +14,8 @@ i.e. the estimator returns ``-up(v)`` (``L`` is minimised here; Bandits maximise
 
 Defaults are the paper's l-inf ImageNet setting: ``fd_eta = 0.1``, ``exploration = 1.0``,
 ``online_lr = 100``, image step ``lr = 0.01``; tiles of 6 px (the paper's 50 x 50 prior on 299 px
-Inception inputs). The prior has one tile grid per frame (no tiling across time).
+Inception inputs). The prior has one tile grid per frame (no tiling across time). ``adapt_fd`` (ours): on an
+output that moves in steps ``fd_eta`` is adapted per video (:mod:`mesampler.estimators.flat`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from mesampler.estimators.base import GradientEstimator, LossQuery
+from mesampler.estimators.flat import ProbeScale
 from mesampler.estimators.nes import per_video_randn
 from mesampler.samplers.base import VideoBatch
 
@@ -48,10 +50,17 @@ class BanditsEstimator(GradientEstimator):
         fd_eta: finite-difference probe size (l2 norm of the probe over the video).
         exploration: size of the prior's exploration noise.
         online_lr: learning rate of the prior's exponentiated-gradient update.
+        adapt_fd: adapt ``fd_eta`` on a flat signal (quantised or rounded outputs).
     """
 
     def __init__(
-        self, *, tile: int = 6, fd_eta: float = 0.1, exploration: float = 1.0, online_lr: float = 100.0
+        self,
+        *,
+        tile: int = 6,
+        fd_eta: float = 0.1,
+        exploration: float = 1.0,
+        online_lr: float = 100.0,
+        adapt_fd: bool = True,
     ) -> None:
         if isinstance(tile, bool) or not isinstance(tile, int) or tile < 1:
             raise ValueError(f"tile must be an integer >= 1 (pixels), got {tile!r}")
@@ -59,18 +68,28 @@ class BanditsEstimator(GradientEstimator):
             if not v > 0:
                 raise ValueError(f"{name} must be > 0, got {v}")
         self.tile, self.fd_eta, self.exploration, self.online_lr = tile, fd_eta, exploration, online_lr
+        self.adapt_fd = adapt_fd
 
     def init(self, batch: VideoBatch) -> None:
         b, t, h, w, c = batch.shape
         self.generators = list(batch.generators)
         self.size = (h, w)
         self.prior = batch.x0.new_zeros(b, t, c, math.ceil(h / self.tile), math.ceil(w / self.tile))
+        self.probe_scale = ProbeScale(self.fd_eta, "fd_eta", enabled=self.adapt_fd)
+        self.probe_scale.init(b, batch.x0.device)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"prior": self.prior}
+        return {"prior": self.prior, "probe_scale": self.probe_scale.state_dict()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.prior = state["prior"].to(self.prior.device)
+        self.probe_scale.load_state_dict(state["probe_scale"])
+
+    def observe(self, idx: torch.Tensor, losses: torch.Tensor) -> None:
+        self.probe_scale.observe(idx, losses)
+
+    def notes(self, i: int) -> list[str]:
+        return self.probe_scale.notes(i)
 
     def _up(self, v: torch.Tensor) -> torch.Tensor:
         """``(b, T, C, h, w)`` prior -> ``(b, T, H, W, C)`` video-shaped direction."""
@@ -84,10 +103,12 @@ class BanditsEstimator(GradientEstimator):
         q1, q2 = self._up(v + u), self._up(v - u)
         n1 = q1.flatten(1).norm(dim=1).clamp_min(1e-12).reshape(-1, 1, 1, 1, 1)
         n2 = q2.flatten(1).norm(dim=1).clamp_min(1e-12).reshape(-1, 1, 1, 1, 1)
-        probes = torch.cat([x + self.fd_eta * q1 / n1, x + self.fd_eta * q2 / n2]).clamp_(0, 1)
+        size = self.probe_scale.sizes(idx).reshape(-1, 1, 1, 1, 1)  # fd_eta, adapted on a flat signal
+        probes = torch.cat([x + size * q1 / n1, x + size * q2 / n2]).clamp_(0, 1)
         losses = loss(probes, torch.cat([idx, idx]))
         l1, l2 = losses[: len(idx)], losses[len(idx) :]
-        deriv = (l2 - l1) / (self.fd_eta * self.exploration)
+        self.probe_scale.update(idx, l1, l2, centred=~v.flatten(1).any(1))
+        deriv = (l2 - l1) / (size.flatten() * self.exploration)
         v = eg_step(v, deriv.reshape(-1, 1, 1, 1, 1) * u, self.online_lr)
         self.prior[idx] = v
         return -self._up(v)

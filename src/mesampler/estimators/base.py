@@ -37,3 +37,7 @@ class GradientEstimator(RunComponent):
     def estimate(self, x: torch.Tensor, idx: torch.Tensor, iteration: int, loss: LossQuery) -> torch.Tensor:
         """Gradient estimate ``(b, T, H, W, 3)`` of the loss at ``x`` for videos ``idx`` ``(b,)``."""
         raise NotImplementedError
+
+    def observe(self, idx: torch.Tensor, losses: torch.Tensor) -> None:
+        """The loss ``(b,)`` of the iterates of videos ``idx`` as the loop checked them (or as a portfolio
+        hands them over); nothing by default."""

@@ -20,6 +20,7 @@ from typing import Any
 import torch
 
 from mesampler.estimators.base import GradientEstimator, LossQuery
+from mesampler.estimators.flat import ProbeScale
 from mesampler.samplers.base import VideoBatch
 
 
@@ -37,37 +38,49 @@ class NESEstimator(GradientEstimator):
         samples: loss queries per iteration (even; ``samples / 2`` antithetic pairs).
         sigma: search standard deviation on [0, 1] pixels.
         momentum: weight of the previous estimate (0 disables momentum).
+        adapt_fd: adapt ``sigma`` per video on a flat signal (ours; :mod:`mesampler.estimators.flat`).
     """
 
-    def __init__(self, *, samples: int = 50, sigma: float = 1e-3, momentum: float = 0.9) -> None:
+    def __init__(self, *, samples: int = 50, sigma: float = 1e-3, momentum: float = 0.9, adapt_fd: bool = True) -> None:
         if isinstance(samples, bool) or not isinstance(samples, int) or samples < 2 or samples % 2:
             raise ValueError(f"samples must be an even integer >= 2, got {samples!r}")
         if not sigma > 0:
             raise ValueError(f"sigma must be > 0, got {sigma}")
         if not 0 <= momentum < 1:
             raise ValueError(f"momentum must be in [0, 1), got {momentum}")
-        self.samples, self.sigma, self.momentum = samples, sigma, momentum
+        self.samples, self.sigma, self.momentum, self.adapt_fd = samples, sigma, momentum, adapt_fd
         self.probes_per_iteration = samples
 
     def init(self, batch: VideoBatch) -> None:
         self.generators = list(batch.generators)
         self.m = torch.zeros_like(batch.x0)
+        self.probe_scale = ProbeScale(self.sigma, "sigma", enabled=self.adapt_fd)
+        self.probe_scale.init(len(batch.x0), batch.x0.device)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"m": self.m}
+        return {"m": self.m, "probe_scale": self.probe_scale.state_dict()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.m = state["m"].to(self.m.device)
+        self.probe_scale.load_state_dict(state["probe_scale"])
+
+    def observe(self, idx: torch.Tensor, losses: torch.Tensor) -> None:
+        self.probe_scale.observe(idx, losses)
+
+    def notes(self, i: int) -> list[str]:
+        return self.probe_scale.notes(i)
 
     def estimate(self, x: torch.Tensor, idx: torch.Tensor, iteration: int, loss: LossQuery) -> torch.Tensor:
         b, pairs = len(idx), self.samples // 2
         u = per_video_randn(self.generators, idx, pairs, *x.shape[1:])  # (b, pairs, T, H, W, C)
-        plus = (x[:, None] + self.sigma * u).clamp(0, 1)
-        minus = (x[:, None] - self.sigma * u).clamp(0, 1)
+        sigma = self.probe_scale.sizes(idx).reshape(-1, *(1,) * (u.ndim - 1))  # (b, 1, ...): adapted sigma
+        plus = (x[:, None] + sigma * u).clamp(0, 1)
+        minus = (x[:, None] - sigma * u).clamp(0, 1)
         probes = torch.cat([plus, minus], 1).flatten(0, 1)  # (b * samples, T, H, W, C), video-major
         losses = loss(probes, idx.repeat_interleave(self.samples)).reshape(b, self.samples)
+        self.probe_scale.update(idx, losses[:, :pairs], losses[:, pairs:])
         diff = losses[:, :pairs] - losses[:, pairs:]  # (b, pairs)
-        g = (diff.reshape(b, pairs, *(1,) * (u.ndim - 2)) * u).sum(1) / (self.samples * self.sigma)
+        g = (diff.reshape(b, pairs, *(1,) * (u.ndim - 2)) * u).sum(1) / (self.samples * sigma[:, 0])
         m = self.momentum * self.m[idx] + (1 - self.momentum) * g
         self.m[idx] = m
         return m

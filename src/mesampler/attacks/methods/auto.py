@@ -210,6 +210,11 @@ class Portfolio(ScoreAttack):
             self.best_scores = scores.new_zeros(len(self.best_x), scores.shape[1])
             self.clean_scores = scores.new_zeros(len(self.best_x), scores.shape[1])
             self.clean_loss[idx], self.clean_scores[idx] = losses, scores
+        stage = torch.as_tensor(self.stage[idx.cpu().numpy()], device=idx.device)
+        for s in stage.unique().tolist():  # each video's current member sees the checks of its own iterates
+            if s >= 0 and s < len(self.attacks):
+                mine = stage == s
+                self.attacks[s].observe(idx[mine], x[mine], scores[mine], losses[mine])
         better = losses < self.best_loss[idx]
         if bool(better.any()):
             sel = idx[better]
