@@ -22,7 +22,9 @@ results stay paired across methods and outputs):
 Portfolio arms (``auto`` with explicit members and shares, :data:`VARIANTS`) are compared with each single
 method: the summary gives every arm's ANQ ratio to ``me-sampler`` and to :data:`PORTFOLIO` (paired bootstrap
 CIs) and its robust accuracy (1 - SR over these correctly classified windows). ``--methods a,b`` runs only
-those arms (two processes with disjoint ``--phases`` may share the JSONL).
+those arms (two processes with disjoint ``--phases`` may share the JSONL). The phase 3-4 rows in which the
+probe-size adaptation acted before its fix (symmetric responses, e-bandits without it) are kept apart in
+``attacks_before_flat_fix.jsonl`` and were measured again.
 """
 
 from __future__ import annotations
