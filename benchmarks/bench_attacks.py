@@ -55,28 +55,12 @@ METHODS = (
 )  # fmt: skip
 REFERENCE = "me-sampler"
 PORTFOLIO = "auto-v1"
+SQUARE_FIRST = {"members": ("square", "random-noise", "me-sampler", "square"), "shares": (0.005, 0.02, 0.60, 0.375)}
 VARIANTS: dict[str, tuple[str, dict]] = {
     "auto-v1": ("auto", {"members": ("random-noise", "me-sampler", "square"), "shares": (0.02, 0.60, 0.38)}),
-    "auto-sq1st": (
-        "auto",
-        {"members": ("square", "random-noise", "me-sampler", "square"), "shares": (0.005, 0.02, 0.60, 0.375)},
-    ),
-    "auto-sq1st-clean": (
-        "auto",
-        {
-            "members": ("square", "random-noise", "me-sampler", "square"),
-            "shares": (0.005, 0.02, 0.60, 0.375),
-            "starts": ("best", "best", "best", "clean"),
-        },
-    ),
-    "auto-clean": (
-        "auto",
-        {
-            "members": ("square", "random-noise", "me-sampler", "square"),
-            "shares": (0.005, 0.02, 0.60, 0.375),
-            "starts": ("clean", "clean", "clean", "clean"),
-        },
-    ),
+    "auto-sq1st": ("auto", SQUARE_FIRST),
+    "auto-sq1st-clean": ("auto", {**SQUARE_FIRST, "starts": ("best", "best", "best", "clean")}),
+    "auto-clean": ("auto", {**SQUARE_FIRST, "starts": ("clean",) * 4}),
 }
 """Arms that are a registered method with explicit parameters: portfolio candidates, named by their order
 (``auto-v1``: the first default; ``auto-sq1st``: five square queries, its stripe start, before everything;
@@ -116,11 +100,7 @@ def key(window: dict, arm: dict) -> str:
 def load_rows(path: Path) -> list[dict]:
     if not path.is_file():
         return []
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    for r in rows:  # rows from before the named portfolio arms: "auto" was what is now "auto-v1"
-        if r.get("kind") == "attack" and r["method"] == "auto":
-            r["method"], r["key"] = "auto-v1", r["key"].replace("|auto|", "|auto-v1|")
-    return rows
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def flicker_and_mode(delta: np.ndarray) -> tuple[float, float]:

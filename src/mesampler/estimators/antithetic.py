@@ -28,8 +28,8 @@ from typing import Any, Literal
 
 import torch
 
-from mesampler.estimators.base import GradientEstimator, LossQuery, put_rows, rows
-from mesampler.estimators.flat import ProbeScale
+from mesampler.estimators.base import LossQuery, put_rows, rows
+from mesampler.estimators.flat import ProbeScaledEstimator
 from mesampler.samplers.base import Sampler, VideoBatch
 
 ProbeNorm = Literal["frame", "video", "none"]
@@ -47,7 +47,7 @@ def normalise_(w: torch.Tensor, how: ProbeNorm, size: float | torch.Tensor) -> t
     )
 
 
-class AntitheticPriorEstimator(GradientEstimator):
+class AntitheticPriorEstimator(ProbeScaledEstimator):
     """Algorithm 1 with the ``g`` update of Algorithm 2, over any :class:`Sampler`.
 
     Args:
@@ -82,8 +82,7 @@ class AntitheticPriorEstimator(GradientEstimator):
 
     def init(self, batch: VideoBatch) -> None:
         self.g = torch.zeros_like(batch.x0)
-        self.probe_scale = ProbeScale(self.fd_eps, "fd_eps", enabled=self.adapt_fd)
-        self.probe_scale.init(len(batch.x0), batch.x0.device)
+        self.init_probe_scale(self.fd_eps, "fd_eps", self.adapt_fd, batch)
         self.sampler.init(batch)
 
     def state_dict(self) -> dict[str, Any]:
@@ -93,12 +92,6 @@ class AntitheticPriorEstimator(GradientEstimator):
         self.g = state["g"].to(self.g.device)
         self.probe_scale.load_state_dict(state["probe_scale"])
         self.sampler.load_state_dict(state["sampler"])
-
-    def observe(self, idx: torch.Tensor, losses: torch.Tensor) -> None:
-        self.probe_scale.observe(idx, losses)
-
-    def notes(self, i: int) -> list[str]:
-        return self.probe_scale.notes(i)
 
     def estimate(self, x: torch.Tensor, idx: torch.Tensor, iteration: int, loss: LossQuery) -> torch.Tensor:
         b = len(idx)

@@ -26,8 +26,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from mesampler.estimators.base import GradientEstimator, LossQuery
-from mesampler.estimators.flat import ProbeScale
+from mesampler.estimators.base import LossQuery
+from mesampler.estimators.flat import ProbeScaledEstimator
 from mesampler.estimators.nes import per_video_randn
 from mesampler.samplers.base import VideoBatch
 
@@ -42,7 +42,7 @@ def eg_step(v: torch.Tensor, g: torch.Tensor, lr: float) -> torch.Tensor:
     return 2 * torch.sigmoid(torch.logit(p) + 2 * lr * g) - 1
 
 
-class BanditsEstimator(GradientEstimator):
+class BanditsEstimator(ProbeScaledEstimator):
     """Bandits-TD over a per-frame tiled prior; returns the negated upsampled prior ``(b, T, H, W, C)``.
 
     Args:
@@ -75,8 +75,7 @@ class BanditsEstimator(GradientEstimator):
         self.generators = list(batch.generators)
         self.size = (h, w)
         self.prior = batch.x0.new_zeros(b, t, c, math.ceil(h / self.tile), math.ceil(w / self.tile))
-        self.probe_scale = ProbeScale(self.fd_eta, "fd_eta", enabled=self.adapt_fd)
-        self.probe_scale.init(b, batch.x0.device)
+        self.init_probe_scale(self.fd_eta, "fd_eta", self.adapt_fd, batch)
 
     def state_dict(self) -> dict[str, Any]:
         return {"prior": self.prior, "probe_scale": self.probe_scale.state_dict()}
@@ -84,12 +83,6 @@ class BanditsEstimator(GradientEstimator):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.prior = state["prior"].to(self.prior.device)
         self.probe_scale.load_state_dict(state["probe_scale"])
-
-    def observe(self, idx: torch.Tensor, losses: torch.Tensor) -> None:
-        self.probe_scale.observe(idx, losses)
-
-    def notes(self, i: int) -> list[str]:
-        return self.probe_scale.notes(i)
 
     def _up(self, v: torch.Tensor) -> torch.Tensor:
         """``(b, T, C, h, w)`` prior -> ``(b, T, H, W, C)`` video-shaped direction."""

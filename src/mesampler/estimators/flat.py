@@ -30,6 +30,9 @@ from typing import Any
 
 import torch
 
+from mesampler.estimators.base import GradientEstimator
+from mesampler.samplers.base import VideoBatch
+
 log = logging.getLogger(__name__)
 
 FLAT_RUN = 2
@@ -57,18 +60,16 @@ class ProbeScale:
         self.run = torch.zeros(n, dtype=torch.long, device=device)  # > 0: no response, < 0: signal
         self.sym = torch.zeros(n, dtype=torch.long, device=device)  # consecutive symmetric responses
         self.center = torch.full((n,), math.nan, device=device)  # the loss of each video's iterate
-        self.flat_total = torch.zeros(n, dtype=torch.long)
-        self.max_scale = torch.ones(n)
+        self.flat_total = torch.zeros(n, dtype=torch.long, device=device)
+        self.max_scale = torch.ones(n, device=device)
         self.warned = False
 
     def state_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in ("scale", "run", "sym", "center", "flat_total", "max_scale")}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        dev = self.scale.device
-        for k in ("scale", "run", "sym", "center"):
-            setattr(self, k, state[k].to(dev))
-        self.flat_total, self.max_scale = state["flat_total"].cpu(), state["max_scale"].cpu()
+        for k in ("scale", "run", "sym", "center", "flat_total", "max_scale"):
+            setattr(self, k, state[k].to(self.scale.device))
 
     def sizes(self, idx: torch.Tensor) -> torch.Tensor:
         """The current probe size of videos ``idx`` ``(b,)``: ``size`` times each one's multiple."""
@@ -85,11 +86,13 @@ class ProbeScale:
         ``centred`` ``(b,)`` bool: whether each video's pairs straddle its iterate (``None``: all do)."""
         first, second = first.reshape(len(idx), -1), second.reshape(len(idx), -1)
         equal = (first == second).all(1)
-        self.flat_total[idx.cpu()] += equal.cpu().long()
+        self.flat_total[idx] += equal.long()
         if not self.enabled:
             return
         center = self.center[idx]
-        known = ~torch.isnan(center) if centred is None else ~torch.isnan(center) & centred.to(center.device)
+        known = ~torch.isnan(center)
+        if centred is not None:
+            known &= centred.to(known.device)
         symmetric = equal & known & (first != center[:, None]).any(1)
         silent = equal & ~symmetric
         run = torch.where(silent, self.run[idx].clamp_min(0) + 1, torch.where(equal, 0, self.run[idx].clamp_max(0) - 1))
@@ -97,7 +100,7 @@ class ProbeScale:
         scale = self.scale[idx]
         up = run >= FLAT_RUN
         down = ((run <= -SIGNAL_RUN) | (sym >= FLAT_RUN)) & (scale > 1)
-        if bool((up & (scale < MAX_SCALE)).any()) and not self.warned:
+        if not self.warned and bool((up & (scale < MAX_SCALE)).any()):
             self.warned = True
             log.warning(
                 "flat loss for %d video(s): the model's output does not change under probes of %s %g; raising "
@@ -108,8 +111,7 @@ class ProbeScale:
         self.scale[idx] = scale
         self.run[idx] = torch.where(up | down, torch.zeros_like(run), run)
         self.sym[idx] = torch.where(down, torch.zeros_like(sym), sym)
-        cpu = idx.cpu()
-        self.max_scale[cpu] = torch.maximum(self.max_scale[cpu], scale.cpu())
+        self.max_scale[idx] = torch.maximum(self.max_scale[idx], scale)
 
     def notes(self, i: int) -> list[str]:
         if float(self.max_scale[i]) <= 1:
@@ -119,3 +121,21 @@ class ProbeScale:
             f"output gives: probe size raised up to {self.size * float(self.max_scale[i]):g} "
             f"({float(self.max_scale[i]):g} x {self.name})"
         ]
+
+
+class ProbeScaledEstimator(GradientEstimator):
+    """A finite-difference estimator whose probe size follows :class:`ProbeScale`: it sees the loop's checks
+    (:meth:`observe`) and reports the adaptation in each video's notes. Subclasses call :meth:`init_probe_scale`
+    in ``init`` and keep ``probe_scale.state_dict()`` in their state."""
+
+    probe_scale: ProbeScale
+
+    def init_probe_scale(self, size: float, name: str, enabled: bool, batch: VideoBatch) -> None:
+        self.probe_scale = ProbeScale(size, name, enabled=enabled)
+        self.probe_scale.init(len(batch.x0), batch.x0.device)
+
+    def observe(self, idx: torch.Tensor, losses: torch.Tensor) -> None:
+        self.probe_scale.observe(idx, losses)
+
+    def notes(self, i: int) -> list[str]:
+        return self.probe_scale.notes(i)

@@ -19,8 +19,8 @@ from typing import Any
 
 import torch
 
-from mesampler.estimators.base import GradientEstimator, LossQuery
-from mesampler.estimators.flat import ProbeScale
+from mesampler.estimators.base import LossQuery
+from mesampler.estimators.flat import ProbeScaledEstimator
 from mesampler.samplers.base import VideoBatch
 
 
@@ -31,7 +31,7 @@ def per_video_randn(generators: Sequence[torch.Generator], idx: torch.Tensor, *s
     )
 
 
-class NESEstimator(GradientEstimator):
+class NESEstimator(ProbeScaledEstimator):
     """Antithetic NES over the full video with a momentum average of the estimates.
 
     Args:
@@ -54,8 +54,7 @@ class NESEstimator(GradientEstimator):
     def init(self, batch: VideoBatch) -> None:
         self.generators = list(batch.generators)
         self.m = torch.zeros_like(batch.x0)
-        self.probe_scale = ProbeScale(self.sigma, "sigma", enabled=self.adapt_fd)
-        self.probe_scale.init(len(batch.x0), batch.x0.device)
+        self.init_probe_scale(self.sigma, "sigma", self.adapt_fd, batch)
 
     def state_dict(self) -> dict[str, Any]:
         return {"m": self.m, "probe_scale": self.probe_scale.state_dict()}
@@ -63,12 +62,6 @@ class NESEstimator(GradientEstimator):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.m = state["m"].to(self.m.device)
         self.probe_scale.load_state_dict(state["probe_scale"])
-
-    def observe(self, idx: torch.Tensor, losses: torch.Tensor) -> None:
-        self.probe_scale.observe(idx, losses)
-
-    def notes(self, i: int) -> list[str]:
-        return self.probe_scale.notes(i)
 
     def estimate(self, x: torch.Tensor, idx: torch.Tensor, iteration: int, loss: LossQuery) -> torch.Tensor:
         b, pairs = len(idx), self.samples // 2

@@ -212,7 +212,7 @@ class Portfolio(ScoreAttack):
             self.clean_loss[idx], self.clean_scores[idx] = losses, scores
         stage = torch.as_tensor(self.stage[idx.cpu().numpy()], device=idx.device)
         for s in stage.unique().tolist():  # each video's current member sees the checks of its own iterates
-            if s >= 0 and s < len(self.attacks):
+            if 0 <= s < len(self.attacks):
                 mine = stage == s
                 self.attacks[s].observe(idx[mine], x[mine], scores[mine], losses[mine])
         better = losses < self.best_loss[idx]
