@@ -45,15 +45,21 @@ def test_paper_and_cpu_examples_are_the_protocols() -> None:
     assert Path(m.options["weights"]).is_absolute()  # resolved relative to the config
     cpu = read_config(ROOT / "examples" / "k400_i3d_cpu.toml")
     (c,) = cpu.models
-    assert (c.frames, c.size, c.options["clips"]) == (16, 224, 1)
+    assert (c.frames, c.size, c.crop, c.options["clips"]) == (16, 256, 224, 1)
+    assert (cpu.selection, cpu.max_videos, cpu.order, cpu.batch_videos) == ("in-order", 20, "video", 1)
     s = {x.name: x for x in cpu.settings}
-    assert (s["eps003"].eps, s["eps003"].max_queries, s["eps001"].eps, s["eps001"].max_queries) == (
-        0.03, 500, 0.01, 1000)  # fmt: skip
+    assert {(x.eps, x.max_queries, x.clean_in_budget) for x in s.values()} == {(0.01, 1000, True), (0.03, 1000, True)}
+    assert s["api003"].output == {"top_k": 5, "decimals": 4} and s["api003"].max_videos == 10
+    assert s["grid003"].output == {"probabilities": False, "step": 1.0}
+    strongest = {"me-sampler", "geo-trap", "square", "motion-square", "e-bandits", "random-noise", "auto"}
     low = {x.method for x in cpu.methods if cpu.runs(x, s["eps001"])}
-    assert low == {"me-sampler", "multi-noise", "one-noise", "e-bandits", "geo-trap", "motion-square", "square"}
+    assert low == strongest | {"multi-noise", "one-noise"}
     high = {x.method for x in cpu.methods if cpu.runs(x, s["eps003"])}
-    assert {"me-sampler", "e-nes", "e-bandits", "v-bad", "multi-noise", "one-noise", "u-sample", "s-value"} <= high
-    assert cpu.datasets[0].options == {"label_column": "kinetics400_class", "windows": 4, "stride": 16}
+    assert strongest | {"e-nes", "v-bad", "multi-noise", "one-noise", "u-sample", "s-value"} <= high
+    assert {x.loss for x in cpu.methods if x.method == "me-sampler"} == {None, "cross-entropy", "probability"}
+    assert next(x for x in cpu.methods if x.name == "random-noise").budget(s["eps001"]) == 200
+    assert cpu.datasets[0].options == {"label_column": "kinetics400_class", "windows": 4, "stride": 16,
+                                       "window_order": [0, 2, 1, 3]}  # fmt: skip
 
 
 def _video(path: Path, frames: int) -> Path:

@@ -31,19 +31,25 @@ itself; ``testbed``: the test-bed's ground-truth maps."""
 class ModelConfig:
     """A model: ``ref`` is a registered name, a TorchScript/ONNX file or an HTTP URL (``load_model``).
 
-    ``frames``/``size`` set the clip (default: the model's spec; else all frames, native size);
-    ``options`` go to the model's constructor (``device``, ``batch_size``, ``clips``, ...).
+    ``frames``/``size`` set the clip (default: the model's spec; else all frames, native size); ``crop``: a
+    centre crop of the resized frames (``size`` is then the short side, e.g. 256 and 224 as I3D is evaluated;
+    default: ``size``); ``options`` go to the model's constructor (``device``, ``batch_size``, ``clips``, ...).
     """
 
     name: str
     ref: str = ""
     frames: int | None = None
     size: int | None = None
+    crop: int | None = None
     options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.ref:
             object.__setattr__(self, "ref", self.name)
+        if self.crop is not None and (not _is_int(self.crop) or self.crop < 1):
+            raise ValueError(f"model {self.name!r}: crop must be an integer >= 1, got {self.crop!r}")
+        if self.crop is not None and self.size is not None and self.crop > self.size:
+            raise ValueError(f"model {self.name!r}: crop {self.crop} exceeds the short side size {self.size}")
 
 
 @dataclass(frozen=True)
@@ -66,7 +72,8 @@ class DatasetConfig:
 class MethodConfig:
     """An attack: ``method`` (registry name, default ``name``), ``loss`` (default: the method's), ``motion``
     (one of :data:`MOTION_KINDS`, for methods that use motion), hyper-parameters ``params`` and ``settings``,
-    the names of the campaign's settings it runs under (``None``: all of them)."""
+    the names of the campaign's settings it runs under (``None``: all of them); ``max_queries`` caps the
+    setting's budget for this method (e.g. the random-noise floor at 200)."""
 
     name: str
     method: str = ""
@@ -74,6 +81,11 @@ class MethodConfig:
     motion: str = "mv"
     params: dict[str, Any] = field(default_factory=dict)
     settings: tuple[str, ...] | None = None
+    max_queries: int | None = None
+
+    def budget(self, setting: SettingConfig) -> int:
+        """This method's budget under ``setting``: the setting's, capped by :attr:`max_queries`."""
+        return setting.max_queries if self.max_queries is None else min(self.max_queries, setting.max_queries)
 
     def __post_init__(self) -> None:
         if not self.method:
@@ -86,22 +98,59 @@ class MethodConfig:
             object.__setattr__(self, "settings", tuple(self.settings))
         if self.motion not in MOTION_KINDS:
             raise ValueError(f"method {self.name!r}: motion must be one of {MOTION_KINDS}, got {self.motion!r}")
+        if self.max_queries is not None and (not _is_int(self.max_queries) or self.max_queries < 3):
+            raise ValueError(f"method {self.name!r}: max_queries must be an integer >= 3, got {self.max_queries!r}")
 
 
 @dataclass(frozen=True)
 class SettingConfig:
-    """A threat setting: the paper's ``untargeted`` (eps 0.03, 60,000) or ``targeted`` (eps 0.05, 200,000)."""
+    """A threat setting: the paper's ``untargeted`` (eps 0.03, 60,000) or ``targeted`` (eps 0.05, 200,000).
+
+    ``output``: what the attacker sees, as :class:`~mesampler.models.adapters.APIOutput` keywords (e.g.
+    ``{top_k = 5, decimals = 4}``, a deployed API; ``{probabilities = false, step = 1.0}``, logits on a coarse
+    grid); ``None``: the model's own scores. ``clean_in_budget``: the attack's clean-label query counts against
+    ``max_queries`` (as ``mesampler.attack`` counts it; by default it is outside, see the protocol).
+    ``max_videos``: attack only the first ``max_videos`` selected videos under this setting.
+    """
 
     name: str
     targeted: bool = False
     eps: float = UNTARGETED.eps
     max_queries: int = UNTARGETED.max_queries
+    output: dict[str, Any] | None = None
+    clean_in_budget: bool = False
+    max_videos: int | None = None
 
     def __post_init__(self) -> None:
         if not 0 < self.eps <= 1:
             raise ValueError(f"setting {self.name!r}: eps must be in (0, 1], got {self.eps}")
         if int(self.max_queries) < 3:
             raise ValueError(f"setting {self.name!r}: max_queries must be >= 3, got {self.max_queries}")
+        if self.max_videos is not None and (not _is_int(self.max_videos) or self.max_videos < 1):
+            raise ValueError(f"setting {self.name!r}: max_videos must be an integer >= 1, got {self.max_videos!r}")
+        if not isinstance(self.clean_in_budget, bool):
+            raise ValueError(f"setting {self.name!r}: clean_in_budget must be true or false")
+        if self.output is not None:
+            from mesampler.models.adapters import APIOutput
+
+            if not isinstance(self.output, dict):
+                raise ValueError(f"setting {self.name!r}: output must be a table of APIOutput options")
+            try:
+                APIOutput(lambda x: x, **self.output)
+            except TypeError as e:
+                raise ValueError(f"setting {self.name!r}: output {self.output!r}: {e}") from None
+            except ValueError as e:
+                raise ValueError(f"setting {self.name!r}: output: {e}") from None
+
+
+SELECTIONS = ("per-class", "in-order")
+"""How a campaign chooses its videos (:class:`CampaignConfig`)."""
+ORDERS = ("method", "video")
+"""In which order a campaign runs its chunks (:class:`CampaignConfig`)."""
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
 
 
 PAPER_SETTINGS = {
@@ -112,9 +161,12 @@ PAPER_SETTINGS = {
 
 @dataclass(frozen=True)
 class CampaignConfig:
-    """The whole campaign. ``videos_per_class`` correctly classified videos per class (paper: 1);
-    ``max_classes`` limits classes (dataset order); ``max_candidates`` bounds clean checks per class;
-    ``batch_videos`` videos per ``attack_batch`` chunk (also the unit of resumption)."""
+    """The whole campaign. ``selection``: ``"per-class"`` (the paper's: ``videos_per_class`` correctly
+    classified videos per class, paper 1; ``max_classes`` limits classes in dataset order; ``max_candidates``
+    bounds clean checks per class) or ``"in-order"`` (the first ``max_videos`` correctly classified videos in
+    the dataset's order, all if unset); ``batch_videos`` videos per ``attack_batch`` chunk (also the unit of
+    resumption); ``order``: run the chunks ``"method"`` by method (default) or ``"video"`` by video, each
+    through every method and setting (a campaign stopped part-way then holds paired results)."""
 
     models: tuple[ModelConfig, ...]
     datasets: tuple[DatasetConfig, ...]
@@ -130,6 +182,9 @@ class CampaignConfig:
     workers: int | None = None
     device: str | None = None
     gallery: int = 12
+    selection: str = "per-class"
+    max_videos: int | None = None
+    order: str = "method"
 
     def __post_init__(self) -> None:
         for what in ("models", "datasets", "methods", "settings"):
@@ -148,7 +203,11 @@ class CampaignConfig:
         for m in self.methods:
             if m.settings is not None and not m.settings:
                 raise ValueError(f"campaign: method {m.name!r} has an empty settings list")
-        for k in ("max_classes", "max_candidates", "workers"):
+        if self.order not in ORDERS:
+            raise ValueError(f"campaign: order must be one of {ORDERS}, got {self.order!r}")
+        if self.selection not in SELECTIONS:
+            raise ValueError(f"campaign: selection must be one of {SELECTIONS}, got {self.selection!r}")
+        for k in ("max_classes", "max_candidates", "workers", "max_videos"):
             v = getattr(self, k)
             if v is not None and int(v) < 1:
                 raise ValueError(f"campaign: {k} must be >= 1 or unset, got {v}")
@@ -173,6 +232,9 @@ _CAMPAIGN_KEYS = {
     "device",
     "gallery",
     "settings",
+    "selection",
+    "max_videos",
+    "order",
 }
 
 
@@ -258,12 +320,16 @@ def read_config(path: str | os.PathLike | None, **overrides: Any) -> CampaignCon
             raise ValueError(f"[settings.{name}] must be a table")
         targeted = bool(table.get("targeted", defined.get(name, PAPER_SETTINGS["untargeted"]).targeted))
         paper = PAPER_SETTINGS["targeted" if targeted else "untargeted"]
-        bad = sorted(set(table) - {"targeted", "eps", "max_queries"})
+        optional = ("output", "clean_in_budget", "max_videos")
+        bad = sorted(set(table) - {"targeted", "eps", "max_queries", *optional})
         if bad:
-            raise ValueError(f"[settings.{name}]: unknown key(s) {bad}; allowed targeted, eps, max_queries")
+            raise ValueError(
+                f"[settings.{name}]: unknown key(s) {bad}; allowed targeted, eps, max_queries, {', '.join(optional)}"
+            )
         defined[name] = SettingConfig(
-            name, targeted, float(table.get("eps", paper.eps)), int(table.get("max_queries", paper.max_queries))
-        )
+            name, targeted, float(table.get("eps", paper.eps)), int(table.get("max_queries", paper.max_queries)),
+            **{k: table[k] for k in optional if k in table},
+        )  # fmt: skip
     chosen = ov.pop("settings", camp.pop("settings", None)) or ["untargeted"]
     if isinstance(chosen, str):
         chosen = [s for s in chosen.split(",") if s]

@@ -87,6 +87,10 @@ def outline(config: CampaignConfig, *, load_datasets: bool = True) -> list[WorkU
             bound[d.name] = None
             continue
         ds = load_dataset(d.kind, d.root, name=d.name, **d.options)
+        if config.selection == "in-order":
+            n = len(ds.items)
+            bound[d.name] = n if config.max_videos is None else min(n, config.max_videos)
+            continue
         per_class = [len(v) for v in ds.by_class().values() if v]
         if config.max_classes is not None:
             per_class = per_class[: config.max_classes]
@@ -105,7 +109,14 @@ def outline(config: CampaignConfig, *, load_datasets: bool = True) -> list[WorkU
                         WorkUnit(
                             d.name, m.name, meth.name, meth.method, meth.loss or default_loss(meth.method),
                             meth.motion if needs_motion(meth.method) else "-", s.name, s.targeted, s.eps,
-                            s.max_queries, bound[d.name],
+                            meth.budget(s), _at_most(bound[d.name], s.max_videos),
                         )
                     )  # fmt: skip
     return units
+
+
+def _at_most(n: int | None, cap: int | None) -> int | None:
+    """``n`` capped by ``cap`` (either may be unknown, ``None``)."""
+    if cap is None:
+        return n
+    return cap if n is None else min(n, cap)

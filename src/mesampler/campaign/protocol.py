@@ -5,6 +5,8 @@
   first ``videos_per_class`` (paper: 1) that the model classifies correctly (clean top-1 of the attacked clip
   equals the mapped label) are taken. Candidates are checked in rounds, one per class per round, in batched
   model calls. These clean queries are stored (``clean`` table) and never counted against an attack's budget.
+* **In-order selection** (``selection = "in-order"``): the dataset's items in its listed order, checked in
+  batches; the first ``max_videos`` that the model classifies correctly are taken (a benchmark's fixed list).
 * **Clip.** :func:`mesampler.datasets.clip.sample_clip`: the centre ``frames`` frames (the model's spec), short
   side ``size`` and centre crop.
 * **Target (targeted setting).** Uniform over the model's classes other than the label, drawn with
@@ -107,11 +109,7 @@ def select_videos(
         todo = [it for _, it in wave if it.id not in known]
         if todo:
             preds = predict(todo)
-            rows: list[dict[str, Any]] = [
-                {"video_id": it.id, "label": mapped[it.label], "prediction": p, "correct": int(p == mapped[it.label]),
-                 "clip_start": s, "clip_frames": n, "queries": 1, "finished_at": time.time()}
-                for it, (p, s, n) in zip(todo, preds)
-            ]  # fmt: skip
+            rows = [_clean_row(it, mapped[it.label], p, s, n) for it, (p, s, n) in zip(todo, preds)]
             known.update({r["video_id"]: r for r in rows})
             if record is not None:
                 record(rows)
@@ -130,3 +128,40 @@ def select_videos(
         )
     selected = [(it, mapped[c]) for c in order for it in chosen[c]]
     return [Selected(it, lab, i) for i, (it, lab) in enumerate(selected)]
+
+
+def select_in_order(
+    dataset: VideoDataset,
+    mapped: dict[str, int],
+    predict: Callable[[list[VideoItem]], list[tuple[int, int, int]]],
+    *,
+    max_videos: int | None = None,
+    batch: int = 4,
+    known: dict[str, dict[str, Any]] | None = None,
+    record: Callable[[list[dict[str, Any]]], None] | None = None,
+) -> list[Selected]:
+    """The first ``max_videos`` correctly classified items in the dataset's listed order (arguments as
+    :func:`select_videos`; items whose class the model lacks are skipped). Clean queries stop once enough
+    are found."""
+    known = dict(known or {})
+    items = [it for it in dataset.listed if it.label in mapped]
+    chosen: list[VideoItem] = []
+    for i in range(0, len(items), batch):
+        if max_videos is not None and len(chosen) >= max_videos:
+            break
+        part = items[i : i + batch]
+        todo = [it for it in part if it.id not in known]
+        if todo:
+            rows = [_clean_row(it, mapped[it.label], p, s, n) for it, (p, s, n) in zip(todo, predict(todo))]
+            known.update({r["video_id"]: r for r in rows})
+            if record is not None:
+                record(rows)
+        chosen += [it for it in part if known[it.id]["correct"]]
+    chosen = chosen[:max_videos] if max_videos is not None else chosen
+    return [Selected(it, mapped[it.label], i) for i, it in enumerate(chosen)]
+
+
+def _clean_row(item: VideoItem, label: int, prediction: int, start: int, frames: int) -> dict[str, Any]:
+    """The ``clean`` table's row of one clean query."""
+    return {"video_id": item.id, "label": label, "prediction": prediction, "correct": int(prediction == label),
+            "clip_start": start, "clip_frames": frames, "queries": 1, "finished_at": time.time()}  # fmt: skip

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mesampler.campaign.config import CampaignConfig, ModelConfig
-from mesampler.campaign.protocol import select_videos, target_for
+from mesampler.campaign.protocol import select_in_order, select_videos, target_for
 from mesampler.campaign.store import ResultStore
 from mesampler.campaign.work import Chunk, Rows, VideoTask, Workspace, num_classes
 from mesampler.video.transform import to_float
@@ -37,7 +37,7 @@ class CampaignSummary:
 
 def plan(config: CampaignConfig, ws: Workspace, store: ResultStore) -> list[Chunk]:
     """Every chunk of the campaign (finished or not): protocol selection, then videos grouped in chunks of
-    at most ``batch_videos`` consecutive ordinals per (dataset, model, method, setting)."""
+    at most ``batch_videos`` consecutive ordinals per (dataset, model, method, setting), in ``config.order``."""
     chunks = []
     for dcfg in config.datasets:
         dataset = ws.dataset(dcfg)
@@ -57,11 +57,16 @@ def plan(config: CampaignConfig, ws: Workspace, store: ResultStore) -> list[Chun
             def record(rows: list[dict[str, Any]], d: str = dcfg.name, m: str = mcfg.name) -> None:
                 store.add_clean([{**r, "dataset": d, "model": m} for r in rows])
 
-            selected = select_videos(
-                dataset, mapped, predict,
-                seed=config.seed, videos_per_class=config.videos_per_class, max_classes=config.max_classes,
-                max_candidates=config.max_candidates, known=store.clean(dcfg.name, mcfg.name), record=record,
-            )  # fmt: skip
+            known = store.clean(dcfg.name, mcfg.name)
+            if config.selection == "in-order":
+                selected = select_in_order(dataset, mapped, predict, max_videos=config.max_videos,
+                                           batch=config.batch_videos, known=known, record=record)  # fmt: skip
+            else:
+                selected = select_videos(
+                    dataset, mapped, predict,
+                    seed=config.seed, videos_per_class=config.videos_per_class, max_classes=config.max_classes,
+                    max_candidates=config.max_candidates, known=known, record=record,
+                )  # fmt: skip
             log.info("%s / %s: %d video(s) selected", dcfg.name, mcfg.name, len(selected))
             if k is None and any(s.targeted for s in config.settings) and selected:
                 k = int(_scores_width(ws, mcfg, dataset, selected[0].item))
@@ -72,11 +77,13 @@ def plan(config: CampaignConfig, ws: Workspace, store: ResultStore) -> list[Chun
                     tasks = [
                         VideoTask(v.item, v.label, _target(v.item.id, v.label, k, config.seed) if s.targeted
                                   else None, v.ordinal)
-                        for v in selected
+                        for v in selected[: s.max_videos]
                     ]  # fmt: skip
                     for i in range(0, len(tasks), config.batch_videos):
                         part = tuple(tasks[i : i + config.batch_videos])
                         chunks.append(Chunk(dcfg, mcfg, meth, s, config.seed, part, config.device))
+    if config.order == "video":  # stable: each video keeps the method and setting order
+        chunks.sort(key=lambda c: c.videos[0].ordinal)
     return chunks
 
 
@@ -87,11 +94,8 @@ def _target(video_id: str, label: int, k: int | None, seed: int) -> int:
 
 
 def _scores_width(ws: Workspace, mcfg: Any, dataset: Any, item: Any) -> int:
-
-    model = ws.model(mcfg)
-    frames, size = ws.clip_shape(mcfg, model)
-    x = to_float(dataset.clip(item, frames=frames, size=size).video[None])
-    out = model(x)
+    x = to_float(ws.clip(mcfg, dataset, item).video[None])
+    out = ws.model(mcfg)(x)
     return int(out.shape[1])
 
 
@@ -105,9 +109,9 @@ def pending(chunks: Sequence[Chunk], done: set[tuple]) -> list[Chunk]:
     return out
 
 
-_DECIDING = ("seed",)
-"""Campaign keys that decide how an attack runs; the others choose how many videos (a resume may extend
-them, which only adds attacks) or where and how fast it runs."""
+_DECIDING = ("seed", "selection")
+"""Campaign keys that decide how an attack runs (its video's ordinal, hence its seed, included); the others
+choose how many videos (a resume may extend them, which only adds attacks) or where and how fast it runs."""
 
 
 def resume_conflicts(old: dict[str, Any], new: dict[str, Any]) -> list[str]:

@@ -55,7 +55,7 @@ CREATE TABLE IF NOT EXISTS runs (
 
 ADDED_COLUMNS = (
     ("clean_prob", "REAL"), ("adv_prob", "REAL"), ("adv_label_name", "TEXT"), ("broken_by", "TEXT"),
-    ("members", "TEXT"),
+    ("members", "TEXT"), ("flicker", "REAL"), ("mode_share", "REAL"),
 )  # fmt: skip
 """Result columns newer than the first schema (nullable): added to an older database when it is opened.
 ``clean_prob``/``adv_prob``: top-1 softmax probability of the clean and the adversarial clip. ``broken_by``:

@@ -19,6 +19,7 @@ from mesampler.campaign.config import DatasetConfig, MethodConfig, ModelConfig, 
 from mesampler.campaign.protocol import attack_seed
 from mesampler.campaign.store import encode_history
 from mesampler.datasets import VideoDataset, VideoItem, load_dataset
+from mesampler.datasets.clip import Clip
 from mesampler.video.transform import to_float
 
 
@@ -102,15 +103,19 @@ class Workspace:
         size = cfg.size if cfg.size is not None else getattr(spec, "size", None)
         return frames, size
 
+    def clip(self, cfg: ModelConfig, dataset: VideoDataset, item: VideoItem) -> Clip:
+        """The clip of ``item`` that model ``cfg`` is attacked on (frames, short side and crop as configured)."""
+        frames, size = self.clip_shape(cfg, self.model(cfg))
+        return dataset.clip(item, frames=frames, size=size, crop=cfg.crop)
+
     def predict(
         self, cfg: ModelConfig, dataset: VideoDataset, items: list[VideoItem], batch: int = 16
     ) -> list[tuple[int, int, int]]:
         """Clean top-1 of each item's clip: ``[(prediction, clip start, clip frames), ...]`` (one query each)."""
         model = self.model(cfg)
-        frames, size = self.clip_shape(cfg, model)
         out: list[tuple[int, int, int]] = []
         for i in range(0, len(items), batch):
-            clips = [dataset.clip(it, frames=frames, size=size) for it in items[i : i + batch]]
+            clips = [self.clip(cfg, dataset, it) for it in items[i : i + batch]]
             groups: dict[tuple, list[int]] = {}
             for j, c in enumerate(clips):
                 groups.setdefault(c.video.shape, []).append(j)
@@ -158,30 +163,34 @@ def _targets(videos: Sequence[VideoTask]) -> list[int]:
 def run_chunk(ws: Workspace, chunk: Chunk) -> Rows:
     """Attack the chunk's videos together; return ``(row, arrays)`` per video (rows as the store's columns).
 
-    The engine gets ``max_queries + 1``: its clean-label check is outside the budget (see the protocol).
+    The engine gets ``max_queries + 1``: its clean-label check is outside the budget (see the protocol), unless
+    the setting counts it (``clean_in_budget``). The attack sees the setting's ``output`` view of the model.
     """
     import mesampler
     from mesampler.api import attack_batch
     from mesampler.attacks.registry import default_loss, needs_motion
+    from mesampler.models.adapters import APIOutput
+    from mesampler.reports.perturbation import perturbation_stats
 
     model = ws.model(chunk.model, chunk.device)
     dataset = ws.dataset(chunk.dataset)
-    frames, size = ws.clip_shape(chunk.model, model)
-    clips = [dataset.clip(v.item, frames=frames, size=size) for v in chunk.videos]
+    clips = [ws.clip(chunk.model, dataset, v.item) for v in chunk.videos]
     uses_motion = needs_motion(chunk.method.method)
     motions = [dataset.motion(v.item, c, kind=chunk.method.motion) if uses_motion else None
                for v, c in zip(chunk.videos, clips)]  # fmt: skip
     s = chunk.setting
+    budget = chunk.method.budget(s)
+    outside = 0 if s.clean_in_budget else 1  # the clean-label check, when it is outside the budget
     start = time.perf_counter()
     results = attack_batch(
-        model,
+        APIOutput(model, **s.output) if s.output else model,
         [c.video for c in clips],
         labels=[v.label for v in chunk.videos],
         targets=_targets(chunk.videos) if s.targeted else None,
         method=chunk.method.method,
         motions=motions if uses_motion else None,
         eps=s.eps,
-        max_queries=s.max_queries + 1,
+        max_queries=budget + outside,
         loss=chunk.method.loss,
         seeds=[attack_seed(chunk.seed, v.ordinal) for v in chunk.videos],
         **chunk.method.params,
@@ -193,24 +202,28 @@ def run_chunk(ws: Workspace, chunk: Chunk) -> Rows:
     loss = chunk.method.loss or default_loss(chunk.method.method)
     rows: Rows = []
     for v, c, m, r, p_adv in zip(chunk.videos, clips, motions, results, adv_prob):
+        delta = r.adversarial - to_float(c.video)
+        flicker, mode_share = perturbation_stats(delta)
         row = {
             "dataset": chunk.dataset.name, "video_id": v.item.id, "model": chunk.model.name,
             "method": chunk.method.name, "setting": s.name, "seed": chunk.seed, "attack": chunk.method.method,
             "loss": loss, "motion": chunk.method.motion if uses_motion else "-", "targeted": int(s.targeted),
-            "eps": s.eps, "max_queries": s.max_queries, "attack_seed": r.seed,
+            "eps": s.eps, "max_queries": budget, "attack_seed": r.seed,
             "params": json.dumps(r.params, sort_keys=True, default=str), "label": r.label,
             "label_name": v.item.label, "target": r.target, "adv_label": r.adv_label, "success": int(r.success),
-            "queries": r.queries - 1, "loss_queries": r.loss_queries, "check_queries": r.check_queries - 1,
-            "clean_queries": 1, "iterations": r.iterations, "linf": r.linf, "wall_time_s": wall,
+            "queries": r.queries - outside, "loss_queries": r.loss_queries,
+            "check_queries": r.check_queries - outside, "clean_queries": outside, "iterations": r.iterations,
+            "linf": r.linf, "wall_time_s": wall,
             "batch_videos": len(chunk.videos), "clip_start": c.start, "clip_frames": len(c.video),
-            "history": encode_history((q - 1, lv) for q, lv in r.history), "version": mesampler.__version__,
+            "history": encode_history((q - outside, lv) for q, lv in r.history), "version": mesampler.__version__,
             "host": host, "finished_at": time.time(), "clean_prob": r.clean_prob, "adv_prob": p_adv,
             "adv_label_name": classes[r.adv_label] if classes and 0 <= r.adv_label < len(classes) else None,
             "broken_by": r.broken_by, "members": json.dumps(r.members) if r.members else None,
+            "flicker": flicker, "mode_share": mode_share,
         }  # fmt: skip
         arrays = {
             "clean": c.video,
-            "delta": (r.adversarial - to_float(c.video)).astype(np.float16),
+            "delta": delta.astype(np.float16),
         }
         if m is not None and len(m):
             arrays["motion"] = np.asarray(m[len(m) // 2], dtype=np.float16)

@@ -18,7 +18,7 @@ log = logging.getLogger("mesampler.campaign")
 
 _PLAIN_OVERRIDES = (
     "settings", "eps", "max_queries", "seed", "videos_per_class", "max_classes", "max_candidates", "batch_videos",
-    "executor", "address", "workers", "device", "gallery",
+    "executor", "address", "workers", "device", "gallery", "selection", "max_videos", "order",
 )  # fmt: skip
 """Flags passed to :func:`read_config` as they are."""
 
@@ -57,6 +57,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     r.add_argument("--videos-per-class", type=int, default=None, help="videos per class (default 1, the paper's)")
     r.add_argument("--max-classes", type=int, default=None, help="use only the first N classes")
     r.add_argument("--max-candidates", type=int, default=None, help="clean checks per class at most")
+    r.add_argument(
+        "--selection", choices=("per-class", "in-order"), default=None,
+        help="per-class (the paper's, default) or in-order: the first --max-videos correctly classified videos",
+    )  # fmt: skip
+    r.add_argument("--max-videos", type=int, default=None, help="videos to attack with --selection in-order")
+    r.add_argument(
+        "--order", choices=("method", "video"), default=None,
+        help="run method by method (default) or video by video through every method and setting",
+    )  # fmt: skip
     r.add_argument("--batch-videos", type=int, default=None, help="videos attacked together (default 16)")
     r.add_argument("--device", default=None, help="device for registered models (default cpu)")
     r.add_argument("--gallery", type=int, default=None, help="per-video figures in the report (default 12)")

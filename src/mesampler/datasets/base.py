@@ -39,7 +39,8 @@ class VideoItem:
 class VideoDataset:
     """A dataset as a class list and items; clips and motion maps are made on demand.
 
-    ``classes`` are the dataset's class names in its own order; ``items`` are sorted by ``id``.
+    ``classes`` are the dataset's class names in its own order; ``items`` are sorted by ``id``; ``listed`` holds
+    them in the order the loader listed them (a manifest's rows), which an in-order selection follows.
     """
 
     name: str
@@ -48,8 +49,10 @@ class VideoDataset:
     items: list[VideoItem]
     root: Path | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    listed: list[VideoItem] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        self.listed = list(self.items)
         self.items = sorted(self.items, key=lambda it: it.id)
         ids = [it.id for it in self.items]
         if len(set(ids)) != len(ids):
@@ -65,11 +68,11 @@ class VideoDataset:
             out.setdefault(it.label, []).append(it)
         return out
 
-    def clip(self, item: VideoItem, *, frames: int | None, size: int | None) -> Clip:
+    def clip(self, item: VideoItem, *, frames: int | None, size: int | None, crop: int | None = None) -> Clip:
         """The clip the protocol attacks (:func:`mesampler.datasets.clip.sample_clip`)."""
         if item.path is None:
             raise ValueError(f"{self.name}: item {item.id!r} has no file")
-        return sample_clip(item.path, frames=frames, size=size, window=item.window)
+        return sample_clip(item.path, frames=frames, size=size, crop=crop, window=item.window)
 
     def motion(self, item: VideoItem, clip: Clip, *, kind: str) -> np.ndarray:
         """Motion maps ``(N, H, W, 2) float32`` for ``clip``.

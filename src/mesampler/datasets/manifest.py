@@ -6,6 +6,9 @@ another column as the label (e.g. ``kinetics400_class`` in a manifest that lists
 ``windows = n`` (with ``stride``, in frames) makes each file ``n`` items, ``FILE@k`` for its window ``k``
 (:class:`~mesampler.datasets.clip.Window`: ``n`` slots of ``stride`` frames centred in the video); windows
 whose slot does not lie inside the video are left out. The protocol then treats every window as a video.
+Items are listed file by file; ``window_order`` (a permutation of ``0..n-1``) lists them window by window
+instead, round-robin over the files: every file's window ``window_order[0]``, then every file's
+``window_order[1]``, ... (the order of ``benchmarks/bench_i3d_attack.py``, for an in-order selection).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ def load_manifest(
     label_column: str = "label",
     windows: int = 1,
     stride: int | None = None,
+    window_order: list[int] | None = None,
 ) -> VideoDataset:
     """Videos listed in the CSV ``path`` (or ``path/MANIFEST.csv`` for a folder); classes sorted by name.
 
@@ -34,6 +38,10 @@ def load_manifest(
         raise ValueError(f"manifest {path}: windows must be an integer >= 1, got {windows!r}")
     if windows > 1 and (isinstance(stride, bool) or not isinstance(stride, int) or stride < 1):
         raise ValueError(f"manifest {path}: windows = {windows} needs stride, an integer >= 1 (frames), got {stride!r}")
+    if window_order is not None and sorted(window_order) != list(range(windows)):
+        raise ValueError(
+            f"manifest {path}: window_order must be a permutation of 0..{windows - 1}, got {window_order!r}"
+        )
     p = Path(path)
     if p.is_dir():
         p = p / "MANIFEST.csv"
@@ -61,5 +69,9 @@ def load_manifest(
                 w = Window(k, windows, stride)
                 if w.fits(n):
                     items.append(VideoItem(id=f"{r}@{k}", label=labels[r], path=q, window=w, source=r))
-    options = {"manifest": str(p), "label_column": label_column, "windows": windows, "stride": stride}
+        if window_order is not None:
+            rank = {k: i for i, k in enumerate(window_order)}
+            items.sort(key=lambda it: rank[it.window.index] if it.window else 0)  # stable: files keep their order
+    options = {"manifest": str(p), "label_column": label_column, "windows": windows, "stride": stride,
+               "window_order": window_order}  # fmt: skip
     return VideoDataset("manifest", "manifest", sorted(set(labels.values())), items, root=p.parent, options=options)

@@ -20,8 +20,8 @@ class TestbedDataset(VideoDataset):
         child = np.random.SeedSequence(self.options["seed"], spawn_key=(item.index,))  # = make_dataset's clip i
         return make_clip(CLASSES.index(item.label), child)
 
-    def clip(self, item: VideoItem, *, frames: int | None, size: int | None) -> Clip:
-        """The generated clip (``frames``/``size`` are ignored: the test-bed model takes it as it is)."""
+    def clip(self, item: VideoItem, *, frames: int | None, size: int | None, crop: int | None = None) -> Clip:
+        """The generated clip (``frames``/``size``/``crop`` are ignored: the test-bed model takes it as it is)."""
         return Clip(self._render(item)[0], 0)
 
     def motion(self, item: VideoItem, clip: Clip, *, kind: str) -> np.ndarray:

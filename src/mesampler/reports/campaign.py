@@ -14,6 +14,23 @@ from mesampler.reports.campaign_plots import write_all
 from mesampler.reports.campaign_tables import campaign_tables
 
 
+def _selection(config: dict[str, Any]) -> str:
+    if config.get("selection") == "in-order":
+        n = config.get("max_videos")
+        return f"the first {n if n is not None else 'all'} correctly classified video(s) in the dataset's order"
+    return f"{config.get('videos_per_class', '-')} video(s) per class"
+
+
+def _clean_check(rows: list[dict[str, Any]]) -> str:
+    """Whether the query counts include the attack's clean-label check (per setting: ``clean_queries`` 0)."""
+    inside = sorted({r["setting"] for r in rows if r["clean_queries"] == 0})
+    if not inside:
+        return "query counts exclude the attack's clean-label check."
+    if len(inside) == len({r["setting"] for r in rows}):
+        return "query counts include the attack's clean-label check (it counts against the budget)."
+    return f"query counts include the attack's clean-label check in setting(s) {', '.join(inside)}, else exclude it."
+
+
 def write_campaign_report(
     directory: str | os.PathLike, *, out: str | os.PathLike | None = None, gallery: int | None = None
 ) -> dict[str, Any]:
@@ -48,10 +65,10 @@ def write_campaign_report(
         f"{len(rows)} attacks: datasets {', '.join(sorted({r['dataset'] for r in rows}))}; models "
         f"{', '.join(sorted({r['model'] for r in rows}))}; methods {', '.join(sorted({r['method'] for r in rows}))}; "
         f"settings {', '.join(sorted({r['setting'] for r in rows}))}.",
-        f"Protocol seed {config.get('seed', '-')}, {config.get('videos_per_class', '-')} video(s) per class; "
+        f"Protocol seed {config.get('seed', '-')}, {_selection(config)}; "
         f"{len(clean)} clean queries ({correct} correct) chose the videos and are not counted in any attack.",
-        "ANQ counts a failed video at the budget Q; 'ANQ (succ.)' averages successful videos only; query counts "
-        "exclude the attack's clean-label check.",
+        "ANQ counts a failed video at the budget Q; 'ANQ (succ.)' averages successful videos only; "
+        + _clean_check(rows),
         f"mesampler {', '.join(versions)}; {len(runs)} run(s) of this campaign.",
     ]
     for t in tables:
