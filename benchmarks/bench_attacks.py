@@ -310,7 +310,8 @@ def main() -> None:
         metavar="N",
         help="rerun the N cheapest imported rows of each method (--methods: of these) and compare",
     )
-    ap.add_argument("--methods", default="", help="comma-separated methods for --verify-legacy")  # fmt: skip
+    ap.add_argument("--methods", default="", help="comma-separated methods for --verify-legacy")
+    ap.add_argument("--settings", default="", help="run only these settings (comma-separated; default all)")
     args = ap.parse_args()
     if args.summary_only:
         write_summary()
@@ -318,15 +319,16 @@ def main() -> None:
     from mesampler.campaign import run_campaign
     from mesampler.campaign.store import ResultStore
 
-    cfg = config()
+    only = {"settings": [x for x in args.settings.split(",") if x] or None}
+    cfg = config(**only)
     with ResultStore(STORE) as store:
-        print(f"imported {import_legacy(store, cfg)} row(s) from {LEGACY.name}", flush=True)
+        print(f"imported {import_legacy(store, config())} row(s) from {LEGACY.name}", flush=True)
     if args.verify_legacy:
         checks = verify_legacy(args.verify_legacy, [m for m in args.methods.split(",") if m])
         (OUT / "attacks_legacy_check.json").write_text(json.dumps(checks, indent=1))
         return
     if args.workers > 1:
-        cfg = config(executor="ray", workers=args.workers)
+        cfg = config(executor="ray", workers=args.workers, **only)
     else:
         import torch
 

@@ -1,6 +1,7 @@
 """Campaign options that make it the one real-model benchmark harness: in-order selection, what the attacker
 sees per setting (API view), the clean query inside the budget, per-method budget caps, per-setting video
-limits, video-by-video order, a centre crop, and the perturbation statistics stored with every attack."""
+limits, video-by-video order, a centre crop, the perturbation statistics stored with every attack, merging a
+store run elsewhere (a GPU machine), and fp32 on CUDA."""
 
 from __future__ import annotations
 
@@ -135,3 +136,39 @@ def test_perturbation_stats() -> None:
     flip = signs * np.array([1, -1, 1, -1], np.float32)[:, None, None, None]
     assert perturbation_stats(flip)[0] == pytest.approx(0.06)
     assert perturbation_stats(signs[:1])[0] == 0.0
+
+
+def test_merge_adds_what_the_other_store_has(tmp_path: Path) -> None:
+    base = ROOT / "examples" / "campaign_testbed.toml"
+
+    def tiny(classes: int):
+        return read_config(base, datasets=[{"name": "testbed", "videos": 20}], max_classes=classes, max_queries=9,
+                           methods=[{"name": "me-sampler", "motion": "testbed"}], settings=["untargeted"])  # fmt: skip
+
+    run_campaign(tiny(2), tmp_path / "home", progress=False)
+    run_campaign(tiny(3), tmp_path / "away", progress=False)
+    with ResultStore(tmp_path / "home") as home:
+        before = {r["video_id"]: r for r in home.rows()}
+        assert home.merge_from(tmp_path / "away") == 1 and home.merge_from(tmp_path / "away") == 0
+        rows = {r["video_id"]: r for r in home.rows(history=True)}
+        assert len(rows) == 3 and len(home.runs()) == 2 and len(home.clean_rows()) >= 3
+    (new,) = set(rows) - set(before)
+    assert (tmp_path / "home" / rows[new]["video_file"]).is_file() and len(rows[new]["history"]) > 0
+    assert all(rows[v]["finished_at"] == before[v]["finished_at"] for v in before)  # kept, not replaced
+
+
+def test_full_fp32_turns_tf32_off_on_cuda_only() -> None:
+    import torch
+
+    from mesampler.models.base import full_fp32
+
+    saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    try:
+        torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = True
+        with full_fp32(torch.device("cuda")):  # flags only: no GPU needed
+            assert not torch.backends.cudnn.allow_tf32 and not torch.backends.cuda.matmul.allow_tf32
+        assert torch.backends.cudnn.allow_tf32 and torch.backends.cuda.matmul.allow_tf32
+        with full_fp32(torch.device("cpu")):
+            assert torch.backends.cudnn.allow_tf32
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved

@@ -176,6 +176,36 @@ class ResultStore:
             out.append(d)
         return out
 
+    def merge_from(self, directory: str | os.PathLike) -> int:
+        """Add the results, clean queries and runs of the campaign store in ``directory`` (the same campaign run
+        elsewhere, e.g. on a GPU machine) that this one lacks, with their clips where present; returns how many
+        results were new. A key already here keeps its row."""
+        with ResultStore(directory, create=False) as other:
+            new = 0
+            for r in other.conn.execute("SELECT * FROM results ORDER BY id"):
+                row = {c: r[c] for c in COLUMNS}
+                src = other.dir / row["video_file"] if row["video_file"] else None
+                if src is not None and src.is_file() and not self._has(row_key(row)):
+                    with np.load(src) as z:
+                        arrays = {k: z[k] for k in z.files}
+                    new += self.insert(row, arrays)
+                else:
+                    new += self.insert({**row, "video_file": None})
+            self.add_clean(other.clean_rows())
+            have = {(r["started_at"], r["config"]) for r in self.runs()}
+            for run in other.runs():
+                if (run["started_at"], run["config"]) not in have:
+                    with self._transaction():
+                        self.conn.execute(
+                            "INSERT INTO runs (started_at, config, version, environment, argv) VALUES (?, ?, ?, ?, ?)",
+                            [run[k] for k in ("started_at", "config", "version", "environment", "argv")],
+                        )
+        return new
+
+    def _has(self, key: tuple) -> bool:
+        q = f"SELECT 1 FROM results WHERE {' AND '.join(f'{k} = ?' for k in KEY)}"
+        return self.conn.execute(q, key).fetchone() is not None
+
     # -- clean queries of the protocol
     def clean(self, dataset: str, model: str) -> dict[str, dict[str, Any]]:
         q = "SELECT * FROM clean WHERE dataset = ? AND model = ?"

@@ -76,6 +76,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="check the config and print the planned work units (no model loaded, nothing written)",
     )
 
+    m = sub.add_parser(
+        "merge",
+        help="add another store's results (the same campaign run elsewhere) to a results folder",
+        description="Add the results, clean queries and runs of SOURCE's store that --into lacks (a key already "
+        "there keeps its row): e.g. a part of the campaign run on a GPU machine.",
+    )
+    m.add_argument("source", type=Path, help="results folder to read (results.sqlite)")
+    m.add_argument("--into", type=Path, required=True, help="results folder to add to")
+
 
 def _dataset_entry(s: str) -> dict[str, Any]:
     kind, _, root = s.partition(":")
@@ -87,6 +96,16 @@ def _dataset_entry(s: str) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     from mesampler.campaign import read_config, run_campaign
+
+    if args.campaign_command == "merge":
+        from mesampler.campaign.store import ResultStore
+
+        if not (args.into / "results.sqlite").is_file():
+            raise UserError(f"--into {args.into}: no results.sqlite there (run the campaign there first)")
+        with ResultStore(args.into, create=False) as store:
+            n = store.merge_from(args.source)
+            print(f"{n} result(s) added from {args.source}; {store.count()} in {args.into}")
+        return 0
 
     methods = args.methods
     if methods is not None:

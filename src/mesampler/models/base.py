@@ -14,8 +14,9 @@ therefore always made on ``[0, 1]`` pixels, before normalisation, as the paper r
 
 from __future__ import annotations
 
+import contextlib
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -66,6 +67,8 @@ class VideoModel:
             frames, evenly spaced); 1 uses one centred window (or the whole clip when
             ``frames=None``).
         frames: frames per clip fed to ``net``; ``None`` feeds whatever the caller sends.
+        tf32: allow TensorFloat-32 convolutions and matmuls on CUDA (faster; off by default, see
+            :func:`full_fp32`).
     """
 
     accepts_torch = True
@@ -81,6 +84,7 @@ class VideoModel:
         resize: bool = True,
         clips: int = 1,
         frames: int | None = None,
+        tf32: bool = False,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -99,6 +103,7 @@ class VideoModel:
         self.resize = resize
         self.clips = clips
         self.frames = frames
+        self.tf32 = tf32
         # (x * scale + shift - mean) / std as one multiply-add: x * a + b
         std = torch.tensor(spec.std, dtype=torch.float32, device=self.device)
         mean = torch.tensor(spec.mean, dtype=torch.float32, device=self.device)
@@ -142,16 +147,33 @@ class VideoModel:
         """Scores for ``(N, T, H, W, 3)`` float32 in [0, 1] on any device -> ``(N, K)`` float32."""
         videos = videos.to(self.device, torch.float32)
         out = []
-        for i in range(0, videos.shape[0], self.batch_size):
-            chunk = videos[i : i + self.batch_size]
-            scores = [self.net(self.preprocess(chunk[:, win])).float() for win in self._windows(chunk.shape[1])]
-            out.append(torch.stack(scores).mean(0))
+        with contextlib.nullcontext() if self.tf32 else full_fp32(self.device):
+            for i in range(0, videos.shape[0], self.batch_size):
+                chunk = videos[i : i + self.batch_size]
+                scores = [self.net(self.preprocess(chunk[:, w])).float() for w in self._windows(chunk.shape[1])]
+                out.append(torch.stack(scores).mean(0))
         return torch.cat(out)
 
     def __call__(self, videos: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
         if isinstance(videos, torch.Tensor):
             return self.forward_torch(videos)
         return self.forward_torch(torch.from_numpy(np.asarray(videos, dtype=np.float32))).cpu().numpy()
+
+
+@contextlib.contextmanager
+def full_fp32(device: torch.device) -> Iterator[None]:
+    """While a model runs on a CUDA ``device``: TensorFloat-32 off for cuDNN convolutions (PyTorch allows it by
+    default) and CUDA matmuls, restored afterwards. TF32 keeps 10 mantissa bits (relative error ~1e-3), the
+    size of the finite-difference signals the attacks measure; a faithful fp32 target keeps them."""
+    if device.type != "cuda":
+        yield
+        return
+    saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
 
 
 def resize_short_side_crop(videos: torch.Tensor, size: int) -> torch.Tensor:

