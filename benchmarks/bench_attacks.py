@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 import socket
 import time
@@ -310,7 +311,14 @@ def main() -> None:
         metavar="N",
         help="rerun the N cheapest imported rows of each method (--methods: of these) and compare",
     )
-    ap.add_argument("--methods", default="", help="comma-separated methods for --verify-legacy")
+    ap.add_argument("--methods", default="", help="run (or --verify-legacy) only these methods (comma-separated)")
+    ap.add_argument(
+        "--out",
+        type=Path,
+        default=STORE,
+        help="campaign store to run into (default the committed one; a second store runs beside it on other "
+        "settings or methods, then 'mesampler campaign merge OUT --into' the committed one)",
+    )
     ap.add_argument("--settings", default="", help="run only these settings (comma-separated; default all)")
     args = ap.parse_args()
     if args.summary_only:
@@ -320,11 +328,12 @@ def main() -> None:
     from mesampler.campaign.store import ResultStore
 
     only = {"settings": [x for x in args.settings.split(",") if x] or None}
+    chosen = [m for m in args.methods.split(",") if m]
     cfg = config(**only)
     with ResultStore(STORE) as store:
         print(f"imported {import_legacy(store, config())} row(s) from {LEGACY.name}", flush=True)
     if args.verify_legacy:
-        checks = verify_legacy(args.verify_legacy, [m for m in args.methods.split(",") if m])
+        checks = verify_legacy(args.verify_legacy, chosen)
         (OUT / "attacks_legacy_check.json").write_text(json.dumps(checks, indent=1))
         return
     if args.workers > 1:
@@ -333,8 +342,17 @@ def main() -> None:
         import torch
 
         torch.set_num_threads(1)
-    run_campaign(cfg, STORE, resume=True, progress=False)
-    write_summary()
+    if chosen:
+        unknown = sorted(set(chosen) - {m.name for m in cfg.methods})
+        if unknown:
+            raise SystemExit(f"--methods: {unknown} not in {CONFIG.name} (for these settings)")
+        cfg = dataclasses.replace(cfg, methods=[m for m in cfg.methods if m.name in chosen])
+    if args.out != STORE and not (args.out / "results.sqlite").exists():
+        with ResultStore(args.out) as second:
+            second.merge_from(STORE)  # start from what is done: the same windows and clean checks
+    run_campaign(cfg, args.out, resume=True, progress=False)
+    if args.out == STORE:
+        write_summary()
 
 
 if __name__ == "__main__":
