@@ -169,10 +169,11 @@ def summarise(rows: list[dict], env: dict) -> dict:
     groups: dict[tuple[str, str], list[dict]] = {}
     for r in rows:
         groups.setdefault((r["setting"], r["method"]), []).append(r)
-    order = [m["name"] for m in _method_entries()]
+    order = [m["name"] for m in _method_entries()]  # then arms no longer in the config (a finished ablation)
+    rank = {m: i for i, m in enumerate(order + sorted({m for _, m in groups} - set(order)))}
     table = []
     for (setting, method), g in sorted(groups.items(), key=lambda kv: (list(SETTINGS).index(kv[0][0]),
-                                                                       order.index(kv[0][1]))):  # fmt: skip
+                                                                       rank[kv[0][1]])):  # fmt: skip
         ok = [r for r in g if r["success"]]
         entry: dict[str, Any] = {
             "setting": setting, "method": method, "eps": g[0]["eps"], "budget": g[0]["max_queries"], "windows": len(g),

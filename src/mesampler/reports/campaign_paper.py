@@ -10,8 +10,9 @@ with the same columns and no verdict. Each table is per (setting, dataset, model
 
 Verdict of one comparison, from the CI of ``ANQ(method) / ANQ(reference)`` over the videos both attacked
 (resampled in pairs): the paper claims the reference needs fewer queries than every other row, so a CI above
-1 is **reproduced**, one below 1 **reversed**, one containing 1 (or fewer than 2 paired videos) **not
-separable**. A table is reproduced when all its comparisons are, reversed when any is, else not separable.
+1 is **reproduced**, one below 1 **reversed**, one containing 1 **not separable**; so is any comparison on fewer
+than :data:`MIN_PAIRS` paired videos, whose bootstrap has too few distinct resamples to mean anything. A table
+is reproduced when all its comparisons are, reversed when any is, else not separable.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from mesampler.reports.paper_numbers import PAPER_SETTING, REFERENCE_ROW, paper_
 
 VERDICTS = ("reproduced", "not separable", "reversed")
 BOOTSTRAP = 2000
+MIN_PAIRS = 5
+"""Fewest paired videos for a verdict other than "not separable" (with 2 pairs the bootstrap has 3 resamples)."""
 TABLE_TITLES = {
     2: "Table 2: gradient estimators (untargeted ANQ / SR)",
     3: "Table 3: priors without motion",
@@ -72,9 +75,10 @@ def bootstrap_ratio(
     return ratio, float(lo), float(hi)
 
 
-def verdict(lo: float, hi: float) -> str:
-    """One comparison's verdict from the CI of ANQ(method) / ANQ(ME-Sampler) (module docstring)."""
-    if np.isnan(lo) or np.isnan(hi):
+def verdict(lo: float, hi: float, pairs: int = MIN_PAIRS) -> str:
+    """One comparison's verdict from the CI of ANQ(method) / ANQ(ME-Sampler) over ``pairs`` videos (module
+    docstring)."""
+    if np.isnan(lo) or np.isnan(hi) or pairs < MIN_PAIRS:
         return "not separable"
     if lo > 1:
         return "reproduced"
@@ -163,7 +167,7 @@ def paper_tables(rows: Sequence[dict[str, Any]], model_refs: dict[str, str] | No
                 is_ref = meth == ref_name
                 if ref_rows and not is_ref:
                     ratio, lo, hi, pairs = paired_ratio_ci(mr, ref_rows)
-                    v = verdict(lo, hi) if t else "-"
+                    v = verdict(lo, hi, pairs) if t else "-"
                     if t:
                         comparisons.append(v)
                         verdict_rows.append([t, s, d, m, meth, ref_name, round(ratio, 3), _ci(lo, hi), pairs, v])
@@ -196,7 +200,7 @@ def paper_tables(rows: Sequence[dict[str, Any]], model_refs: dict[str, str] | No
         ["table", "setting", "dataset", "model", "method", "reference", "ANQ ratio", "95% CI", "pairs", "verdict"],
         verdict_rows,
         "ratio > 1: ME-Sampler needs fewer queries, as the paper claims; CI above 1 reproduced, below 1 reversed, "
-        "containing 1 not separable.",
+        f"containing 1 (or on fewer than {MIN_PAIRS} paired videos) not separable.",
     )
     return tables, vt
 
