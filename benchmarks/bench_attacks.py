@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from mesampler.reports.campaign_paper import bootstrap_ratio
+from mesampler.reports.campaign_paper import MIN_PAIRS, bootstrap_ratio
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "examples" / "k400_i3d_cpu.toml"
@@ -231,7 +231,9 @@ def portfolio_verdicts(groups: dict[tuple[str, str], list[dict]]) -> list[dict]:
         if len(mine) >= 2:
             a = np.array([mine[w]["queries"] for w in mine], float)
             ratio, lo, hi = bootstrap_ratio(a, np.array([r["queries"] for r in singles[best]], float))
-            if fooled < best_fooled or lo > 1.2:
+            if len(mine) < MIN_PAIRS:  # the report's rule: a bootstrap over fewer windows decides nothing
+                verdict = "too few windows"
+            elif fooled < best_fooled or lo > 1.2:
                 verdict = "missed"
             elif hi <= 1.2:
                 verdict = "met"
@@ -273,7 +275,8 @@ def write_md(s: dict) -> str:
         "## Portfolio goal: as many windows fooled as the best single method, at <= 1.2 x its ANQ",
         "",
         "Best single: the single arm with the most windows fooled (then the lowest ANQ) on the portfolio's windows. "
-        "Ratio: the portfolio's ANQ / the best single's, paired bootstrap 95 % CI.",
+        "Ratio: the portfolio's ANQ / the best single's, paired bootstrap 95 % CI; no verdict on fewer than "
+        f"{MIN_PAIRS} windows.",
         "",
         "| setting | portfolio | windows | fooled | best single | its fooled | ANQ ratio [95 % CI] | goal |",
         "|---|---|---|---|---|---|---|---|",

@@ -61,8 +61,8 @@ def test_paired_bootstrap_ci_brackets_the_ratio_and_pairs_by_video() -> None:
 
 
 def test_verdicts() -> None:
-    assert verdict(1.1, 2.0) == "reproduced" and verdict(0.5, 0.9) == "reversed"
-    assert verdict(0.9, 1.2) == "not separable" and verdict(float("nan"), 1.0) == "not separable"
+    assert verdict(1.1, 2.0, 20) == "reproduced" and verdict(0.5, 0.9, 20) == "reversed"
+    assert verdict(0.9, 1.2, 20) == "not separable" and verdict(float("nan"), 1.0, 20) == "not separable"
     assert verdict(1.1, 2.0, pairs=2) == "not separable" and verdict(1.1, 2.0, pairs=5) == "reproduced"
     assert table_verdict(["reproduced", "reproduced"]) == "reproduced"
     assert table_verdict(["reproduced", "not separable"]) == "not separable"

@@ -75,7 +75,7 @@ def bootstrap_ratio(
     return ratio, float(lo), float(hi)
 
 
-def verdict(lo: float, hi: float, pairs: int = MIN_PAIRS) -> str:
+def verdict(lo: float, hi: float, pairs: int) -> str:
     """One comparison's verdict from the CI of ANQ(method) / ANQ(ME-Sampler) over ``pairs`` videos (module
     docstring)."""
     if np.isnan(lo) or np.isnan(hi) or pairs < MIN_PAIRS:
