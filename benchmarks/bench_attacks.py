@@ -16,9 +16,10 @@ imported into the store once (:func:`import_legacy`), and the campaign reproduce
 (``--verify-legacy N`` reruns the N cheapest and compares).
 
 The summary gives per setting and method SR, ANQ (failures at the budget), ANQ and median over successes, the
-paired bootstrap CI of the ANQ ratio to ``me-sampler`` and to ``auto-v1``, robust accuracy, temporal flicker and
-mode share of the perturbation, and per portfolio the issue's goal (as many windows fooled as the best single
-method, at <= 1.2 x its ANQ).
+paired bootstrap CI of the ANQ ratio to ``me-sampler`` and to ``auto-v1`` (each pair read at the smaller of its
+two budgets, so the random-noise floor capped at 200 meets the reference's first 200 queries), robust accuracy,
+temporal flicker and mode share of the perturbation, and per portfolio the issue's goal (as many windows fooled
+as the best single method, at <= 1.2 x its ANQ).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from mesampler.reports.campaign_paper import MIN_PAIRS, bootstrap_ratio
+from mesampler.reports.campaign_paper import MIN_PAIRS, bootstrap_ratio, counted, paired_counts
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "examples" / "k400_i3d_cpu.toml"
@@ -178,19 +179,17 @@ def summarise(rows: list[dict], env: dict) -> dict:
         entry: dict[str, Any] = {
             "setting": setting, "method": method, "eps": g[0]["eps"], "budget": g[0]["max_queries"], "windows": len(g),
             "SR": round(len(ok) / len(g), 3), "robust_accuracy": round(1 - len(ok) / len(g), 3),
-            "ANQ_all": round(float(np.mean([r["queries"] for r in g])), 1),
+            "ANQ_all": round(float(np.mean([counted(r) for r in g])), 1),
             "ANQ_successes": round(float(np.mean([r["queries"] for r in ok])), 1) if ok else None,
             "median_successes": float(np.median([r["queries"] for r in ok])) if ok else None,
             "flicker": round(float(np.mean([r["flicker"] for r in g])), 5),
             "mode_share": round(float(np.mean([r["mode_share"] for r in g])), 3),
         }  # fmt: skip
         for other, field in ((REFERENCE, "ANQ_ratio_to_me_sampler"), (PORTFOLIO, "ANQ_ratio_to_auto")):
-            ref = {r["video_id"]: r for r in groups.get((setting, other), [])}
-            paired = [(r["queries"], ref[r["video_id"]]["queries"]) for r in g if r["video_id"] in ref]
-            if method != other and len(paired) >= 2:
-                a, b = (np.array(v, float) for v in zip(*paired, strict=True))
+            a, b = paired_counts(g, groups.get((setting, other), []))  # at each pair's smaller budget
+            if method != other and len(a) >= 2:
                 ratio, lo, hi = bootstrap_ratio(a, b)
-                entry[field] = {"paired_windows": len(paired), "ratio": round(ratio, 3),
+                entry[field] = {"paired_windows": len(a), "ratio": round(ratio, 3),
                                 "ci95": [round(lo, 3), round(hi, 3)], "separable": bool(hi < 1 or lo > 1)}  # fmt: skip
         table.append(entry)
     fresh = [r for r in rows if r["iterations"] >= 0]
@@ -229,8 +228,7 @@ def portfolio_verdicts(groups: dict[tuple[str, str], list[dict]]) -> list[dict]:
         entry = {"setting": setting, "portfolio": method, "windows": len(mine), "fooled": fooled,
                  "best_single": best, "best_single_fooled": best_fooled, "verdict": "too few windows"}  # fmt: skip
         if len(mine) >= 2:
-            a = np.array([mine[w]["queries"] for w in mine], float)
-            ratio, lo, hi = bootstrap_ratio(a, np.array([r["queries"] for r in singles[best]], float))
+            ratio, lo, hi = bootstrap_ratio(*paired_counts(g, singles[best]))
             if len(mine) < MIN_PAIRS:  # the report's rule: a bootstrap over fewer windows decides nothing
                 verdict = "too few windows"
             elif fooled < best_fooled or lo > 1.2:
@@ -254,7 +252,8 @@ def write_md(s: dict) -> str:
         "`benchmarks/results/k400_i3d_cpu/` (its `report/` has the paper's tables).",
         f"Attacks finished: {s['attacks']} ({s['imported']} imported from the former script's `attacks.jsonl`). "
         "Queries include the clean-label query; ANQ all counts failures at the budget. Ratio: ANQ all / the "
-        "reference's on the same windows, paired bootstrap 95 % CI over windows.",
+        "reference's on the same windows, each pair read at the smaller of its two budgets (random-noise, capped at "
+        "200, against the reference's first 200 queries), paired bootstrap 95 % CI over windows.",
         "",
         f"| setting | method | budget | windows | SR | ANQ all | ANQ succ. | median succ. | ratio to ME-S [95 % CI] (pairs) | ratio to {PORTFOLIO} [95 % CI] (pairs) | flicker | mode share |",  # noqa: E501
         "|---|---|---|---|---|---|---|---|---|---|---|---|",

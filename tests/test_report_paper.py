@@ -13,7 +13,14 @@ import pytest
 
 from mesampler.campaign.store import COLUMNS, ResultStore, encode_history
 from mesampler.reports.campaign import write_campaign_report
-from mesampler.reports.campaign_paper import paired_ratio_ci, paper_tables, table_verdict, verdict
+from mesampler.reports.campaign_paper import (
+    counted,
+    paired_counts,
+    paired_ratio_ci,
+    paper_tables,
+    table_verdict,
+    verdict,
+)
 from mesampler.reports.campaign_plots import gallery_rows
 from mesampler.reports.campaign_tables import RESULT_COLUMNS
 from mesampler.reports.paper_numbers import PAPER, paper_number
@@ -58,6 +65,20 @@ def test_paired_bootstrap_ci_brackets_the_ratio_and_pairs_by_video() -> None:
     assert pairs == 1 and np.isnan(ratio) and np.isnan(lo)
     r2, *_ = paired_ratio_ci([row("e-nes", "v0", 50, False), row("e-nes", "v1", 100, True)], ref)
     assert r2 == pytest.approx((500 + 100) / 200)
+
+
+def test_pairs_are_read_at_the_smaller_budget() -> None:
+    # a floor capped at 200 meets the reference's first 200 queries: a reference success after 300 is a
+    # failure at 200, one after 150 stays a success, and the capped method's own rows are unchanged
+    ref = [row("me-sampler", "v0", 300, True), row("me-sampler", "v1", 150, True), row("me-sampler", "v2", 500, False)]
+    floor = [row("random-noise", v, q, ok, max_queries=200) for v, q, ok in (("v0", 200, False), ("v1", 20, True),
+                                                                              ("v2", 200, False))]  # fmt: skip
+    a, b = paired_counts(floor, ref)
+    assert a == [200, 20, 200] and b == [200, 150, 200]
+    assert counted(ref[0]) == 300 and counted(ref[0], 200) == 200 and counted(ref[1], 200) == 150
+    assert counted(ref[2], 1000) == 500  # a larger budget than the row's own reads it at its own
+    ratio, *_ = paired_ratio_ci(floor, ref)
+    assert ratio == pytest.approx(420 / 550)
 
 
 def test_verdicts() -> None:

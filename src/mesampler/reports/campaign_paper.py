@@ -42,23 +42,36 @@ _TABLE4 = {"u-sample": "U-Sample", "s-value": "S-Value"}
 _LOSSES = {"cross-entropy": "Cross-Entropy", "probability": "Probability", "logits": "Logits"}
 
 
-def counted(r: dict[str, Any]) -> int:
-    """Queries a result counts for ANQ: its queries if fooled, else the budget ``Q``."""
-    return int(r["queries"]) if r["success"] else int(r["max_queries"])
+def counted(r: dict[str, Any], budget: int | None = None) -> int:
+    """Queries a result counts for ANQ: its queries if fooled, else the budget ``Q``. With ``budget`` below the
+    row's own, the row is read at that budget: fooled only if within it, else ``budget``."""
+    q = int(r["max_queries"]) if budget is None else min(int(budget), int(r["max_queries"]))
+    return int(r["queries"]) if r["success"] and int(r["queries"]) <= q else q
+
+
+def paired_counts(rows: Sequence[dict[str, Any]], ref: Sequence[dict[str, Any]]) -> tuple[list[int], list[int]]:
+    """The ANQ counts of the videos in both (keyed by dataset and video id), each pair read at the smaller of
+    its two budgets (a method capped at 200 queries is compared with the reference's first 200). Exact for
+    attacks whose steps do not depend on the budget (the finite-difference ones); a budget-scheduled search
+    (``square``'s window size, ``auto``'s shares) would have run differently under the smaller budget."""
+    a = {(r["dataset"], r["video_id"]): r for r in rows}
+    b = {(r["dataset"], r["video_id"]): r for r in ref}
+    keys = sorted(set(a) & set(b))
+    common = [min(int(a[k]["max_queries"]), int(b[k]["max_queries"])) for k in keys]
+    return [counted(a[k], q) for k, q in zip(keys, common)], [counted(b[k], q) for k, q in zip(keys, common)]
 
 
 def paired_ratio_ci(
     rows: Sequence[dict[str, Any]], ref: Sequence[dict[str, Any]], *, n_boot: int = BOOTSTRAP, seed: int = 0
 ) -> tuple[float, float, float, int]:
-    """``(ratio, lo, hi, pairs)``: ANQ(rows) / ANQ(ref) over the videos in both (keyed by dataset and video id)
-    and its percentile bootstrap 95 % CI, videos resampled with replacement in pairs (NaN if < 2 pairs)."""
-    a = {(r["dataset"], r["video_id"]): counted(r) for r in rows}
-    b = {(r["dataset"], r["video_id"]): counted(r) for r in ref}
-    keys = sorted(set(a) & set(b))
-    if len(keys) < 2:
-        return float("nan"), float("nan"), float("nan"), len(keys)
-    ratio, lo, hi = bootstrap_ratio([a[k] for k in keys], [b[k] for k in keys], n_boot=n_boot, seed=seed)
-    return ratio, lo, hi, len(keys)
+    """``(ratio, lo, hi, pairs)``: ANQ(rows) / ANQ(ref) over the videos in both at their common budget
+    (:func:`paired_counts`) and its percentile bootstrap 95 % CI, videos resampled with replacement in pairs
+    (NaN if < 2 pairs)."""
+    a, b = paired_counts(rows, ref)
+    if len(a) < 2:
+        return float("nan"), float("nan"), float("nan"), len(a)
+    ratio, lo, hi = bootstrap_ratio(a, b, n_boot=n_boot, seed=seed)
+    return ratio, lo, hi, len(a)
 
 
 def bootstrap_ratio(
