@@ -203,7 +203,37 @@ def summarise(rows: list[dict], env: dict) -> dict:
         else None,
         "table": table,
         "portfolio_verdicts": portfolio_verdicts(groups),
+        "headroom": headroom(groups),
     }
+
+
+def headroom(groups: dict[tuple[str, str], list[dict]]) -> list[dict]:
+    """Per setting, on the reference's windows: the per-window best of the single methods that ran there (the
+    fewest queries any of them needed; a window none fooled counts at the reference's budget). An oracle's
+    choice made after the fact, not an attack: it bounds what picking one method per window could reach, so a
+    goal below it (the strongest-attack issue's 0.5 x ME-Sampler) needs a method that fools windows none did."""
+    out = []
+    for setting in SETTINGS:
+        ref = {r["video_id"]: r for r in groups.get((setting, REFERENCE), [])}
+        if len(ref) < 2:
+            continue
+        singles = [(m, g) for (st, m), g in groups.items() if st == setting and m not in PORTFOLIOS]
+        best, by, nobody = [], {}, []
+        for w, r0 in ref.items():
+            q0 = int(r0["max_queries"])
+            tries = [(int(r["queries"]), m) for m, g in singles for r in g if r["video_id"] == w and r["success"]]
+            q, m = min(tries) if tries else (q0, None)
+            best.append(min(q, q0))
+            if m is None:
+                nobody.append(w)
+            else:
+                by[m] = by.get(m, 0) + 1
+        anq_ref = float(np.mean([counted(r) for r in ref.values()]))
+        out.append({"setting": setting, "windows": len(ref), "fooled_by_any": len(ref) - len(nobody),
+                    "ANQ_best_per_window": round(float(np.mean(best)), 1), "ANQ_reference": round(anq_ref, 1),
+                    "ratio": round(float(np.mean(best)) / anq_ref, 3), "best_by": dict(sorted(by.items())),
+                    "fooled_by_none": sorted(nobody)})  # fmt: skip
+    return out
 
 
 def portfolio_verdicts(groups: dict[tuple[str, str], list[dict]]) -> list[dict]:
@@ -285,6 +315,23 @@ def write_md(s: dict) -> str:
         lines.append(
             f"| {SETTINGS[v['setting']]} | {v['portfolio']} | {v['windows']} | {v['fooled']} | {v['best_single']} | "
             f"{v['best_single_fooled']} | {r} | {v['verdict']} |"
+        )
+    lines += [
+        "",
+        "## Headroom: the per-window best of the single methods",
+        "",
+        "Per window the fewest queries any single method needed (a window none fooled counts at the budget), over "
+        f"the windows `{REFERENCE}` ran: an oracle's choice after the fact, not an attack. A goal below its ratio "
+        "needs a method that fools windows no method fooled.",
+        "",
+        f"| setting | windows | fooled by any | ANQ best per window | ANQ {REFERENCE} | ratio | best by | fooled by none |",  # noqa: E501
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for h in s["headroom"]:
+        by = ", ".join(f"{m} {n}" for m, n in h["best_by"].items())
+        lines.append(
+            f"| {SETTINGS[h['setting']]} | {h['windows']} | {h['fooled_by_any']} | {h['ANQ_best_per_window']} | "
+            f"{h['ANQ_reference']} | {h['ratio']} | {by} | {', '.join(h['fooled_by_none']) or '-'} |"
         )
     return "\n".join(lines) + "\n"
 
