@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from mesampler.reports.campaign_paper import MIN_PAIRS, bootstrap_ratio, counted, paired_counts
+from mesampler.reports.campaign_paper import MIN_PAIRS, counted, paired_ratio_ci, verdict
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "examples" / "k400_i3d_cpu.toml"
@@ -186,11 +186,12 @@ def summarise(rows: list[dict], env: dict) -> dict:
             "mode_share": round(float(np.mean([r["mode_share"] for r in g])), 3),
         }  # fmt: skip
         for other, field in ((REFERENCE, "ANQ_ratio_to_me_sampler"), (PORTFOLIO, "ANQ_ratio_to_auto")):
-            a, b = paired_counts(g, groups.get((setting, other), []))  # at each pair's smaller budget
-            if method != other and len(a) >= 2:
-                ratio, lo, hi = bootstrap_ratio(a, b)
-                entry[field] = {"paired_windows": len(a), "ratio": round(ratio, 3),
-                                "ci95": [round(lo, 3), round(hi, 3)], "separable": bool(hi < 1 or lo > 1)}  # fmt: skip
+            if method == other:
+                continue
+            ratio, lo, hi, pairs = paired_ratio_ci(g, groups.get((setting, other), []))  # at the common budget
+            if pairs >= 2:
+                entry[field] = {"paired_windows": pairs, "ratio": round(ratio, 3), "ci95": [round(lo, 3), round(hi, 3)],
+                                "separable": verdict(lo, hi, pairs) != "not separable"}  # fmt: skip
         table.append(entry)
     fresh = [r for r in rows if r["iterations"] >= 0]
     return {
@@ -251,23 +252,21 @@ def portfolio_verdicts(groups: dict[tuple[str, str], list[dict]]) -> list[dict]:
                 singles[m] = [got[w] for w in mine]  # the single method on every window the portfolio ran
         if not singles:
             continue
-        best = min(
-            singles, key=lambda m: (-sum(r["success"] for r in singles[m]), sum(r["queries"] for r in singles[m]))
-        )
+        best = min(singles, key=lambda m: (-sum(r["success"] for r in singles[m]), sum(counted(r) for r in singles[m])))
         fooled, best_fooled = sum(r["success"] for r in g), sum(r["success"] for r in singles[best])
         entry = {"setting": setting, "portfolio": method, "windows": len(mine), "fooled": fooled,
                  "best_single": best, "best_single_fooled": best_fooled, "verdict": "too few windows"}  # fmt: skip
         if len(mine) >= 2:
-            ratio, lo, hi = bootstrap_ratio(*paired_counts(g, singles[best]))
+            ratio, lo, hi, _ = paired_ratio_ci(g, singles[best])
             if len(mine) < MIN_PAIRS:  # the report's rule: a bootstrap over fewer windows decides nothing
-                verdict = "too few windows"
+                goal = "too few windows"
             elif fooled < best_fooled or lo > 1.2:
-                verdict = "missed"
+                goal = "missed"
             elif hi <= 1.2:
-                verdict = "met"
+                goal = "met"
             else:
-                verdict = f"{'met' if ratio <= 1.2 else 'missed'} by the point estimate, not separable from 1.2"
-            entry |= {"ANQ_ratio": round(ratio, 3), "ci95": [round(lo, 3), round(hi, 3)], "verdict": verdict}
+                goal = f"{'met' if ratio <= 1.2 else 'missed'} by the point estimate, not separable from 1.2"
+            entry |= {"ANQ_ratio": round(ratio, 3), "ci95": [round(lo, 3), round(hi, 3)], "verdict": goal}
         out.append(entry)
     return out
 
