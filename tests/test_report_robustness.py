@@ -15,6 +15,7 @@ from mesampler.attacks import attack_params
 from mesampler.campaign import ResultStore, read_config, run_campaign
 from mesampler.campaign.store import ADDED_COLUMNS
 from mesampler.reports.campaign import write_campaign_report
+from mesampler.reports.campaign_tables import clean_check, fmt
 from test_report_paper import row, store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -132,7 +133,7 @@ def test_summary_numbers_floor_and_misclassified_videos(tmp_path: Path) -> None:
         ok = by is not None
         rows.append(row("auto", f"v{i}", q if ok else 500, ok, attack="auto", broken_by=by,
                         members=members_json(by, q if ok else 500)))  # fmt: skip
-        rows.append(row("random-noise", f"v{i}", 3 + i, i in (0, 2), attack="random-noise",
+        rows.append(row("random-noise", f"v{i}", 3 + i, i in (0, 2), attack="random-noise", max_queries=200,
                         broken_by="random-noise" if i in (0, 2) else None))  # fmt: skip
     rows.append(row("auto", "v0", 7, True, attack="auto", setting="other", broken_by="square",
                     members=members_json("square", 7)))  # fmt: skip
@@ -145,14 +146,21 @@ def test_summary_numbers_floor_and_misclassified_videos(tmp_path: Path) -> None:
     rep = Path(out["markdown"]).parent
     t = {r["method"]: r for r in read_csv(rep / "robustness_eps003_clips_i3d-k400.csv")}
     a = t["auto"]
-    assert (a["videos"], a["fooled"], float(a["robust accuracy"])) == ("5", "4", 0.2)
+    assert (a["budget"], a["videos"], a["fooled"], float(a["robust accuracy"])) == ("500", "5", "4", 0.2)
     assert [float(a[c]) for c in ("median queries", "q25", "q75", "max queries")] == [40.0, 22.75, 137.5, 400.0]
     assert a["broken by"] == "random-noise 1, me-sampler 2, square 1"
     f = t["random-noise"]
-    assert (f["role"], f["videos"], f["fooled"], float(f["robust accuracy"])) == ("floor", "5", "2", 0.6)
+    assert (f["role"], f["budget"], f["videos"], f["fooled"], float(f["robust accuracy"])) == (
+        "floor",
+        "200",
+        "5",
+        "2",
+        0.6,
+    )
     assert [float(f[c]) for c in ("median queries", "q25", "q75", "max queries")] == [4.0, 3.5, 4.5, 5.0]
     md = Path(out["markdown"]).read_text()
-    assert "Floor (random-noise): random-noise robust accuracy 0.600 (2 of 5 fooled)." in md
+    assert "Floor (random-noise): random-noise robust accuracy 0.600 (2 of 5 fooled within 200 queries)." in md
+    assert "query counts exclude the attack's clean-label check" in md  # the rows' clean_queries are 1
     other = read_csv(rep / "robustness_other_clips_i3d-k400.csv")
     assert [(r["method"], r["robust accuracy"], r["broken by"]) for r in other] == [
         ("auto", "0.0", "random-noise 0, me-sampler 0, square 1")
@@ -192,3 +200,17 @@ def test_old_database_gains_the_attribution_columns(tmp_path: Path) -> None:
         "v0": "",
         "v1": "square",
     }
+
+
+def test_cells_read_alike_and_clean_check_follows_the_rows() -> None:
+    """Whole floats keep a decimal (a median column reads 7.0 beside 49.0); the clean-check sentence says
+    what each setting's rows did (``clean_queries`` 0: counted against the budget)."""
+    assert [fmt(v) for v in (7.0, 49.0, 3.25, 0.123456, 1234.56, 3, None, float("nan"))] == [
+        "7.0", "49.0", "3.25", "0.123", "1234.6", "3", "-", "-"
+    ]  # fmt: skip
+    inside = row("me-sampler", "v0", 9, True, clean_queries=0)
+    outside = row("me-sampler", "v0", 9, True, clean_queries=1, setting="eps001")
+    assert "include" in clean_check([inside]) and "exclude" in clean_check([outside])
+    assert clean_check([inside, outside]).startswith(
+        "query counts include the attack's clean-label check in setting(s) eps003"
+    )

@@ -11,7 +11,7 @@ from typing import Any
 from mesampler.reports.campaign_html import render_html
 from mesampler.reports.campaign_markdown import render_markdown
 from mesampler.reports.campaign_plots import write_all
-from mesampler.reports.campaign_tables import campaign_tables
+from mesampler.reports.campaign_tables import campaign_tables, clean_check
 
 
 def _selection(config: dict[str, Any]) -> str:
@@ -19,16 +19,6 @@ def _selection(config: dict[str, Any]) -> str:
         n = config.get("max_videos")
         return f"the first {n if n is not None else 'all'} correctly classified video(s) in the dataset's order"
     return f"{config.get('videos_per_class', '-')} video(s) per class"
-
-
-def _clean_check(rows: list[dict[str, Any]]) -> str:
-    """Whether the query counts include the attack's clean-label check (per setting: ``clean_queries`` 0)."""
-    inside = sorted({r["setting"] for r in rows if r["clean_queries"] == 0})
-    if not inside:
-        return "query counts exclude the attack's clean-label check."
-    if len(inside) == len({r["setting"] for r in rows}):
-        return "query counts include the attack's clean-label check (it counts against the budget)."
-    return f"query counts include the attack's clean-label check in setting(s) {', '.join(inside)}, else exclude it."
 
 
 def write_campaign_report(
@@ -68,7 +58,7 @@ def write_campaign_report(
         f"Protocol seed {config.get('seed', '-')}, {_selection(config)}; "
         f"{len(clean)} clean queries ({correct} correct) chose the videos and are not counted in any attack.",
         "ANQ counts a failed video at the budget Q; 'ANQ (succ.)' averages successful videos only; "
-        + _clean_check(rows),
+        + clean_check(rows),
         f"mesampler {', '.join(versions)}; {len(runs)} run(s) of this campaign.",
     ]
     for t in tables:

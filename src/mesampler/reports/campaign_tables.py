@@ -2,7 +2,8 @@
 Tables 2-5 are in :mod:`mesampler.reports.campaign_paper`).
 
 Conventions (the paper's): ANQ over all videos counts a failed video with the budget ``Q``; "ANQ (succ.)" is
-over successful videos only; SR is the fraction fooled. Queries exclude the clean-label query.
+over successful videos only; SR is the fraction fooled. Whether a query count includes the attack's clean-label
+check depends on the setting (:func:`clean_check` says it in each table's note).
 """
 
 from __future__ import annotations
@@ -35,11 +36,24 @@ class Table:
 
 
 def fmt(v: Any) -> str:
+    """A cell as text: ``-`` for missing, floats with one decimal from 10 up, else three significant digits
+    (a whole float keeps one decimal, so that a column of medians reads alike)."""
     if v is None or (isinstance(v, float) and np.isnan(v)):
         return "-"
     if isinstance(v, float):
-        return f"{v:.1f}" if abs(v) >= 10 else f"{v:.3g}"
+        return f"{v:.1f}" if abs(v) >= 10 or v.is_integer() else f"{v:.3g}"
     return str(v)
+
+
+def clean_check(rows: Sequence[dict[str, Any]]) -> str:
+    """Whether the query counts of ``rows`` include the attack's clean-label check (per setting: a row with
+    ``clean_queries`` 0 counted it against its budget)."""
+    inside = sorted({r["setting"] for r in rows if r["clean_queries"] == 0})
+    if not inside:
+        return "query counts exclude the attack's clean-label check."
+    if len(inside) == len({r["setting"] for r in rows}):
+        return "query counts include the attack's clean-label check (it counts against the budget)."
+    return f"query counts include the attack's clean-label check in setting(s) {', '.join(inside)}, else exclude it."
 
 
 def stats(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -82,7 +96,7 @@ def summary_table(rows: Sequence[dict[str, Any]]) -> Table:
         "All results",
         header,
         out,
-        "ANQ counts failures at the budget; queries exclude the clean-label query.",
+        "ANQ counts failures at the budget; " + clean_check(rows),
     )
 
 
