@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -33,13 +34,20 @@ import torch
 import mesampler
 import mesampler.models
 import mesampler.testbed
-from bench_attacks import VARIANTS, load_rows
 from mesampler.attacks import attack_params
 from mesampler.models.adapters import APIOutput
 from mesampler.reports import environment
 from mesampler.reports.campaign_paper import bootstrap_ratio
 
-OUT = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "benchmarks" / "results"
+CAMPAIGN = ROOT / "examples" / "k400_i3d_cpu.toml"
+"""The real-model campaign: its ``auto`` arms are candidates here too (one definition of each)."""
 REFERENCE = "auto"
 OPTIONS = {"videos": 16, "budget": 1000, "eps": 0.03, "threads": 1, "name": "auto", "arms": "", "seed": 0}
 """Command-line options and their defaults (``arms`` empty: all of :func:`arms`)."""
@@ -52,11 +60,40 @@ CANDIDATES: dict[str, dict[str, Any]] = {
         "starts": ("best", "best", "clean", "best"),
     },
     "auto-me-clean": {"starts": ("best", "clean", "best")},
-    "auto-sq1st": VARIANTS["auto-sq1st"][1],
-    "auto-sq1st-clean": VARIANTS["auto-sq1st-clean"][1],
-    "auto-clean": VARIANTS["auto-clean"][1],
+    "auto-sq1st-clean": {  # the last square from the clean video, with a fresh stripe start
+        "members": ("square", "random-noise", "me-sampler", "square"),
+        "shares": (0.005, 0.02, 0.60, 0.375),
+        "starts": ("best", "best", "best", "clean"),
+    },
 }
-"""Candidate portfolios: ``auto`` with these parameters replaced."""
+"""Candidate portfolios: ``auto`` with these parameters replaced (plus :func:`campaign_candidates`)."""
+PORTFOLIO_KEYS = ("members", "shares", "starts")
+
+
+def campaign_candidates(path: Path = CAMPAIGN) -> dict[str, dict[str, Any]]:
+    """The ``auto`` arms of the real-model campaign file (name -> members / shares / starts), the default
+    portfolio's own arm (``auto-v1``) left out."""
+    with path.open("rb") as f:
+        methods = tomllib.load(f).get("methods", [])
+    out = {}
+    for m in methods:
+        if m.get("method") == "auto":
+            params = {k: tuple(m[k]) for k in PORTFOLIO_KEYS if k in m}
+            if params != {k: tuple(v) for k, v in attack_params(REFERENCE).items() if k in params}:
+                out[m["name"]] = params
+    return out
+
+
+CANDIDATES.update(campaign_candidates())
+
+
+def load_rows(path: Path) -> list[dict]:
+    """The finished attacks of ``path`` (JSON lines; none when it does not exist)."""
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
 MODELS = ("fp32", "api", "quantised")
 
 

@@ -6,6 +6,7 @@ Real clips are read from ../shared/data/clips; sections needing them are skipped
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -220,6 +221,7 @@ def bench_real(frames: int = 96, size: int = 112) -> dict:
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     torch.set_num_threads(1)
     cv2.setNumThreads(1)
     os.environ["MESAMPLER_CACHE"] = tempfile.mkdtemp(prefix="mesampler-bench-cache-")
