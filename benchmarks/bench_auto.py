@@ -53,21 +53,24 @@ OPTIONS = {"videos": 16, "budget": 1000, "eps": 0.03, "threads": 1, "name": "aut
 """Command-line options and their defaults (``arms`` empty: all of :func:`arms`)."""
 EARLY = ("random-noise", "square", "me-sampler", "square")
 CANDIDATES: dict[str, dict[str, Any]] = {
-    "auto-early-square": {"members": EARLY, "shares": (0.02, 0.005, 0.60, 0.375)},
+    "auto-early-square": {"members": EARLY, "shares": (0.02, 0.005, 0.60, 0.375), "schedule": "share"},
     "auto-early-square-me-clean": {
         "members": EARLY,
         "shares": (0.02, 0.005, 0.60, 0.375),
         "starts": ("best", "best", "clean", "best"),
+        "schedule": "share",
     },
-    "auto-me-clean": {"starts": ("best", "clean", "best")},
+    "auto-me-clean": {"starts": ("best", "clean", "best"), "schedule": "share"},
     "auto-sq1st-clean": {  # the last square from the clean video, with a fresh stripe start
         "members": ("square", "random-noise", "me-sampler", "square"),
         "shares": (0.005, 0.02, 0.60, 0.375),
         "starts": ("best", "best", "best", "clean"),
+        "schedule": "share",
     },
 }
-"""Candidate portfolios: ``auto`` with these parameters replaced (plus :func:`campaign_candidates`)."""
-PORTFOLIO_KEYS = ("members", "shares", "starts")
+"""Candidate portfolios: ``auto`` with these parameters replaced (plus :func:`campaign_candidates`); those
+measured before ``schedule`` existed keep the rule they ran under (``"share"``)."""
+PORTFOLIO_KEYS = ("members", "shares", "starts", "schedule")
 
 
 def campaign_candidates(path: Path = CAMPAIGN) -> dict[str, dict[str, Any]]:
@@ -78,8 +81,9 @@ def campaign_candidates(path: Path = CAMPAIGN) -> dict[str, dict[str, Any]]:
     out = {}
     for m in methods:
         if m.get("method") == "auto":
-            params = {k: tuple(m[k]) for k in PORTFOLIO_KEYS if k in m}
-            if params != {k: tuple(v) for k, v in attack_params(REFERENCE).items() if k in params}:
+            params = {k: m[k] if isinstance(m[k], str) else tuple(m[k]) for k in PORTFOLIO_KEYS if k in m}
+            default = attack_params(REFERENCE)
+            if params != {k: v if isinstance(v, str) else tuple(v) for k, v in default.items() if k in params}:
                 out[m["name"]] = params
     return out
 

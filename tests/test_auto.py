@@ -192,6 +192,7 @@ def test_a_video_without_maps_skips_the_motion_member_with_a_note() -> None:
         ({"shares": (1.2, -0.1, -0.1)}, "> 0"),
         ({"members": ("auto", "square"), "shares": (0.5, 0.5)}, "member of itself"),
         ({"members": ("nope", "square"), "shares": (0.5, 0.5)}, "unknown method 'nope'"),
+        ({"schedule": "half"}, "schedule must be one of"),
     ],
 )
 def test_bad_portfolios_are_refused_before_any_query(params: dict, match: str) -> None:
@@ -368,7 +369,7 @@ def test_a_member_starts_where_its_start_rule_says(start: str) -> None:
     assert r.queries == len(model.dist) <= 40 and r.linf <= eps + 1e-6
 
 
-def test_clean_starts_keep_counts_exact_and_square_compares_with_the_clean_loss() -> None:
+def test_clean_starts_keep_counts_exact() -> None:
     videos, maps = _videos(3)
     model = CountingLinear(SHAPE, 4, seed=2, scale=8)
     members, shares = ("random-noise", "square", "me-sampler", "square"), (0.05, 0.05, 0.6, 0.3)
@@ -387,3 +388,32 @@ def test_bad_starts_are_refused_before_any_query(starts: tuple[str, ...]) -> Non
     with pytest.raises(ValueError, match="starts"):
         mesampler.attack(model, videos[0], method="auto", motion=maps[0], max_queries=50, starts=starts)
     assert model.videos_seen == 0
+
+
+class Recorder(CountingLinear):
+    """A linear model that keeps a copy of every video it is asked about."""
+
+    def __init__(self, *args: object, **kw: object) -> None:
+        super().__init__(*args, **kw)  # type: ignore[arg-type]
+        self.inputs: list[np.ndarray] = []
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        self.inputs += [np.array(v, copy=True) for v in x]
+        return super().__call__(x)
+
+
+@pytest.mark.parametrize("schedule", ["video", "share"])
+def test_a_first_member_repeats_the_method_alone_until_its_share_is_spent(schedule: str) -> None:
+    """With ``schedule="video"`` a 40-query share (the clean query and 39 of ``square``) asks exactly what
+    ``square`` alone at the video's 200-query budget asks; scaled to its share (``"share"``), the windows shrink
+    sooner and the queries part."""
+    rng = np.random.default_rng(4)
+    shape = (4, 32, 32, 3)  # large enough for square's window sizes to differ between the two schedules
+    video, maps = rng.random(shape).astype(np.float32), random_maps(rng, 4, 32, 32)
+    alone, portfolio = Recorder(shape, 4, seed=2, scale=0.5), Recorder(shape, 4, seed=2, scale=0.5)
+    a = mesampler.attack(alone, video, method="square", eps=0.01, max_queries=200, seed=7)
+    b = mesampler.attack(portfolio, video, method="auto", motion=maps, eps=0.01, max_queries=200, seed=7,
+                         members=("square", "me-sampler"), shares=(0.2, 0.8), schedule=schedule)  # fmt: skip
+    assert not a.success and not b.success and b.members[0]["queries"] == 39  # 40 with the clean query
+    same = [np.array_equal(u, v) for u, v in zip(alone.inputs[:40], portfolio.inputs[:40], strict=True)]
+    assert all(same) if schedule == "video" else not all(same)

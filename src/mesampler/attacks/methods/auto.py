@@ -25,9 +25,12 @@ Rules, per video:
   pay for one of its iterations is passed over. The reported query count is everything the model saw.
 * **Only unbroken videos go on**: a video leaves the loop when a member fools the model.
 * **Start point.** Each member starts from the lowest-loss iterate the model has checked so far (the clean video
-  for the first); ``square`` keeps a proposal only if it beats that point's loss (:meth:`ScoreAttack.warm_start`).
+  for the first); from a point better than the clean video, ``square`` keeps a proposal only if it beats that
+  point's loss (:meth:`ScoreAttack.warm_start`). From the clean video a member runs exactly as it does alone
+  (``square`` keeps its stripe start whatever its loss, as its paper does; until December 2026 the stripes had
+  to beat the clean loss, which left a first ``square`` member adding small tubes to the clean video).
   ``starts`` (one ``"best"`` or ``"clean"`` per member; empty: all ``"best"``) makes a member start from the
-  clean video instead, compared with the clean loss. The default keeps ``"best"`` for every member: on the
+  clean video instead. The default keeps ``"best"`` for every member: on the
   test-bed (eps 0.03, budget 1000, ``benchmarks/results/auto_v2*.md``) no start rule wins consistently. The
   guess that sign-PGD is crippled at a corner of the ball (every pixel at +-eps, as random noise's or square's
   best point) does not hold: ME-Sampler after random noise, from its best corner, broke more quantised clips
@@ -37,6 +40,11 @@ Rules, per video:
   won them at 200.. (0.87 vs 0.67): on an output that moves in steps ME-Sampler's outcome on a clip turns on
   its random draws, and an earlier member shifts the video's generator, so such differences on 8-16 clips are
   seed noise, not a start-point effect.
+* **Schedules.** A member whose steps follow a schedule over its budget (``square``'s window size) keeps the
+  schedule it has alone at the video's whole budget (``schedule="video"``, the default): its share only stops it.
+  So a first member behaves exactly as the method alone does until its share is spent. ``schedule="share"``
+  (the rule of the first portfolios, ``auto-v1``) scales the schedule to the member's share: a 25-query
+  ``square`` then runs through all of its window halvings in 25 queries and is left with tiny windows.
 * **Motion.** ``auto`` is registered ``needs_motion=True`` because ``me-sampler`` is a member, so it gets maps
   exactly as ``me-sampler`` does (given, or computed from the clip when none are given). A video with no maps
   (``motions`` entry ``None`` at engine level) skips the members that need motion: the next member gets their
@@ -65,6 +73,8 @@ from mesampler.samplers.base import VideoBatch
 
 START_POINTS = ("best", "clean")
 """Where a member may start: the lowest-loss point checked so far, or the clean video."""
+SCHEDULES = ("video", "share")
+"""The budget a member's own schedule is scaled to: the video's whole budget, or the member's share."""
 PAPER = (
     "mesampler (ours), after Croce & Hein, Reliable evaluation of adversarial robustness with an ensemble of "
     "diverse parameter-free attacks (AutoAttack), ICML 2020"
@@ -81,6 +91,9 @@ class AutoDefaults:
     starts: tuple[str, ...] = ()
     """Per member, where it starts: ``"best"`` (the lowest-loss point checked so far) or ``"clean"`` (the clean
     video); empty: every member ``"best"``."""
+    schedule: str = "video"
+    """The budget each member's own schedule (``square``'s window size) is scaled to: ``"video"`` (the whole
+    per-video budget, as if it ran alone) or ``"share"`` (its share; the first portfolios' rule)."""
 
 
 class Portfolio(ScoreAttack):
@@ -91,13 +104,16 @@ class Portfolio(ScoreAttack):
         members: Sequence[tuple[str, ScoreAttack, bool]],
         shares: Sequence[float],
         starts: Sequence[str] = (),
+        schedule: str = "video",
     ) -> None:
         if len(members) != len(shares) or not members:
             raise ValueError(f"auto needs one share per member, got {len(members)} members, {len(shares)} shares")
         starts = tuple(starts) or ("best",) * len(members)
         if len(starts) != len(members) or any(v not in START_POINTS for v in starts):
             raise ValueError(f"auto: starts must be empty or one of {START_POINTS} per member, got {starts!r}")
-        self.starts = list(starts)
+        if schedule not in SCHEDULES:
+            raise ValueError(f"auto: schedule must be one of {SCHEDULES}, got {schedule!r}")
+        self.starts, self.schedule = list(starts), schedule
         self.names = [m[0] for m in members]
         self.attacks = [m[1] for m in members]
         self.motion = [m[2] for m in members]
@@ -120,7 +136,8 @@ class Portfolio(ScoreAttack):
             if self.motion[s]:  # videos without maps skip this member; it is given still maps for them
                 h, w = batch.x0.shape[2:4]
                 motions = [torch.zeros(1, h, w, 2, device=batch.x0.device) if mo is None else mo for mo in motions]
-            attack.init(dataclasses.replace(batch, motions=motions, max_queries=max(share, 1)))
+            budget = q if self.schedule == "video" else max(share, 1)
+            attack.init(dataclasses.replace(batch, motions=motions, max_queries=budget))
         self.stage = np.full(n, -1, dtype=np.int64)  # the member each video runs (-1: not started, m: none left)
         self.stage_it = np.zeros(n, dtype=np.int64)  # iterations of its current member
         self.iters = np.zeros((n, m), dtype=np.int64)
@@ -187,11 +204,13 @@ class Portfolio(ScoreAttack):
             if it == 0:  # a member's first iteration: from the best point checked so far, or the clean video
                 assert self.best_scores is not None and self.clean_scores is not None  # the clean query was seen
                 if self.starts[s] == "clean":
-                    start = self.x0[sub]
-                    attack.warm_start(sub, self.clean_loss[sub], self.clean_scores[sub])
+                    start, bar, scores_at = self.x0[sub], self.clean_loss[sub], self.clean_scores[sub]
                 else:
-                    start = self.best_x[sub]
-                    attack.warm_start(sub, self.best_loss[sub], self.best_scores[sub])
+                    start, bar, scores_at = self.best_x[sub], self.best_loss[sub], self.best_scores[sub]
+                # from the clean video a member runs as it does alone (square keeps its stripes whatever their
+                # loss); from a better point its proposals must beat that point
+                alone = (self.starts[s] == "clean") | (bar >= self.clean_loss[sub])
+                attack.warm_start(sub, torch.where(alone, math.inf, bar), scores_at)
             attack.iterate_scores = attack.iterate_scored = None
             out[pos] = attack._step(start, sub, it, loss)
             if attack.iterate_scores is not None:
@@ -248,6 +267,8 @@ class Portfolio(ScoreAttack):
 def auto(p: AutoDefaults) -> Portfolio:
     """A fixed portfolio (random noise, ME-Sampler, Square) sharing one budget, each member on unbroken videos."""
     members, shares, starts = tuple(p.members), tuple(p.shares), tuple(p.starts)
+    if p.schedule not in SCHEDULES:
+        raise ValueError(f"auto: schedule must be one of {SCHEDULES}, got {p.schedule!r}")
     if len(members) != len(shares) or not members:
         raise ValueError(f"auto: members {members!r} and shares {shares!r} must be non-empty and of one length")
     if any(isinstance(s, bool) or not isinstance(s, (int, float)) or not s > 0 for s in shares):
@@ -264,4 +285,4 @@ def auto(p: AutoDefaults) -> Portfolio:
         if spec.norm != "linf":
             raise ValueError(f"auto: member {name!r} is an {spec.norm} method; the portfolio is l-inf")
         built.append((name, create_attack(name), spec.needs_motion))
-    return Portfolio(built, shares, starts)
+    return Portfolio(built, shares, starts, p.schedule)
