@@ -121,14 +121,20 @@ def build(name: str, base: Any) -> Any:
     return OutputGrid(base, 2.0)
 
 
+SINGLE_VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {"square-frame": ("square", {"stripes": "frame"})}
+"""Single methods with other parameters: ``square`` with fresh stripes in every frame."""
+
+
 def arms() -> list[str]:
     members = list(attack_params(REFERENCE)["members"])
-    return [REFERENCE, *CANDIDATES, *members] + ([] if "random-noise" in members else ["random-noise"])
+    return list(dict.fromkeys([REFERENCE, *CANDIDATES, *members, "random-noise", *SINGLE_VARIANTS]))
 
 
 def method_of(arm: str) -> tuple[str, dict[str, Any]]:
     """The registered method and parameters an arm runs."""
-    return (REFERENCE, CANDIDATES[arm]) if arm in CANDIDATES else (arm, {})
+    if arm in CANDIDATES:
+        return REFERENCE, CANDIDATES[arm]
+    return SINGLE_VARIANTS.get(arm, (arm, {}))
 
 
 def summarise(rows: list[dict], opts: dict) -> dict:

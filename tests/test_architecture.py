@@ -189,6 +189,39 @@ def test_motion_square_with_still_maps_is_square() -> None:
     assert a.queries == b.queries
 
 
+class FirstQueries(Linear):
+    """``Linear`` that keeps every video it is asked about."""
+
+    def __init__(self, *args, **kw) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kw)
+        self.inputs: list[np.ndarray] = []
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        self.inputs += [np.array(v, copy=True) for v in x]
+        return super().__call__(x)
+
+
+@pytest.mark.parametrize("method", ["square", "motion-square"])
+@pytest.mark.parametrize("stripes", ["video", "frame"])
+def test_square_stripe_start_is_per_video_or_per_frame(method: str, stripes: str) -> None:
+    """The first proposal is a corner of the ball made of vertical stripes: the same in every frame
+    (``"video"``) or drawn afresh for each frame (``"frame"``); a bad choice is refused before any query."""
+    rng = np.random.default_rng(5)
+    video = rng.uniform(0.2, 0.8, (6, 12, 12, 3)).astype(np.float32)
+    model = FirstQueries(video.shape, seed=4)
+    still = np.zeros((1, 12, 12, 2), np.float32)
+    mesampler.attack(model, video, method=method, motion=still, max_queries=3, eps=0.05, seed=1, stripes=stripes)
+    delta = model.inputs[1] - video  # after the clean-label query
+    np.testing.assert_allclose(np.abs(delta), 0.05, atol=1e-6)
+    signs = np.sign(delta)
+    assert (signs == signs[:, :1]).all()  # stripes: one sign per column, the same in every row
+    assert (signs == signs[:1]).all() == (stripes == "video")
+    model.inputs.clear()
+    with pytest.raises(ValueError, match="stripes must be one of"):
+        mesampler.attack(model, video, method=method, motion=still, max_queries=3, stripes="rows")
+    assert model.inputs == []
+
+
 def test_motion_square_windows_follow_the_motion() -> None:
     from mesampler.attacks.methods.motion_square import MotionSquare
     from mesampler.samplers.base import VideoBatch

@@ -32,8 +32,8 @@ class MotionSquareDefaults(SquareDefaults):
 class MotionSquare(Square):
     """Square with tubes carried along the accumulated motion vectors."""
 
-    def __init__(self, *, p_init: float = 0.05, time_scale: float = 1.0, gop: int = 12) -> None:
-        super().__init__(p_init=p_init, time_scale=time_scale)
+    def __init__(self, *, p_init: float = 0.05, time_scale: float = 1.0, stripes: str = "video", gop: int = 12) -> None:
+        super().__init__(p_init=p_init, time_scale=time_scale, stripes=stripes)
         if isinstance(gop, bool) or not isinstance(gop, int) or gop < 1:
             raise ValueError(f"gop must be an int >= 1, got {gop!r}")
         self.gop = gop
@@ -78,4 +78,4 @@ class MotionSquare(Square):
 )  # fmt: skip
 def motion_square(p: MotionSquareDefaults) -> MotionSquare:
     """Square Attack whose spatio-temporal tubes follow the accumulated motion vectors."""
-    return MotionSquare(p_init=p.p_init, time_scale=p.time_scale, gop=p.gop)
+    return MotionSquare(p_init=p.p_init, time_scale=p.time_scale, stripes=p.stripes, gop=p.gop)

@@ -1,12 +1,13 @@
 """Square Attack for video (Andriushchenko, Croce, Flammarion, Hein, ECCV 2020, l-inf), extended to time.
 
-Random search: start from vertical stripes ``x0 + eps s`` (one random sign per column and channel, the same in
-every row and frame); then each iteration proposes to set one spatio-temporal *tube* — a ``side x side``
-window over ``frames`` consecutive frames — to ``x0 + eps c`` with one random sign per channel, and keeps the
-proposal only if the loss decreases. The window's area follows the paper's schedule: fraction ``p`` of the
-frame, ``p_init`` halved at 10, 50, 200, 500, 1000, 2000, 4000, 6000 and 8000 of 10,000 iterations (scaled to
-the budget). The tube spans ``max(1, round(time_scale * sqrt(p) * T))`` frames (our extension; the paper has
-no time axis): the tube is as long in time, relative to the clip, as the window is wide relative to the frame.
+Random search: start from vertical stripes ``x0 + eps s`` (one random sign per column and channel, the same in every
+row and frame; ``stripes="frame"``, ours: fresh stripes in every frame, so that the start also moves in time, which
+a model that sees only motion needs); then each iteration proposes to set one spatio-temporal *tube* — a ``side x
+side`` window over ``frames`` consecutive frames — to ``x0 + eps c`` with one random sign per channel, and keeps the
+proposal only if the loss decreases. The window's area follows the paper's schedule: fraction ``p`` of the frame,
+``p_init`` halved at 10, 50, 200, 500, 1000, 2000, 4000, 6000 and 8000 of 10,000 iterations (scaled to the budget).
+The tube spans ``max(1, round(time_scale * sqrt(p) * T))`` frames (our extension; the paper has no time axis): the
+tube is as long in time, relative to the clip, as the window is wide relative to the frame.
 
 Each proposal costs one query, whose scores also decide success: no separate check query.
 """
@@ -28,12 +29,18 @@ HALVINGS = (10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000)
 """Iterations (of 10,000) at which the paper halves the window's area fraction."""
 
 
+STRIPES = ("video", "frame")
+"""The stripe start: one set of stripes for the whole video, or fresh stripes in every frame."""
+
+
 @dataclass(frozen=True)
 class SquareDefaults:
-    """The paper's l-inf ImageNet setting: ``p_init = 0.05``; ``time_scale = 1`` (ours: tube length, see above)."""
+    """The paper's l-inf ImageNet setting: ``p_init = 0.05``; ``time_scale = 1`` and ``stripes = "video"`` (ours:
+    tube length and stripe start in time, see above)."""
 
     p_init: float = 0.05
     time_scale: float = 1.0
+    stripes: str = "video"
 
 
 def area_fraction(p_init: float, iteration: int, budget: int) -> float:
@@ -47,9 +54,12 @@ class Square(ScoreAttack):
 
     queries_per_iteration = 1
 
-    def __init__(self, *, p_init: float = 0.05, time_scale: float = 1.0) -> None:
+    def __init__(self, *, p_init: float = 0.05, time_scale: float = 1.0, stripes: str = "video") -> None:
         if not 0 < p_init <= 1:
             raise ValueError(f"p_init must be in (0, 1], got {p_init}")
+        if stripes not in STRIPES:
+            raise ValueError(f"stripes must be one of {STRIPES}, got {stripes!r}")
+        self.stripes = stripes
         if not time_scale > 0:
             raise ValueError(f"time_scale must be > 0, got {time_scale}")
         self.p_init, self.time_scale = p_init, time_scale
@@ -86,7 +96,8 @@ class Square(ScoreAttack):
         """Video ``i``'s proposal from its current iterate ``x`` ``(T, H, W, C)``."""
         t, h, w, c = x.shape
         if iteration == 0:
-            return (self.x0[i] + self.eps * self._signs(i, 1, 1, w, c)).clamp(0, 1)
+            frames = t if self.stripes == "frame" else 1
+            return (self.x0[i] + self.eps * self._signs(i, frames, 1, w, c)).clamp(0, 1)
         p = area_fraction(self.p_init, iteration, self.budget)
         side = max(1, min(round(math.sqrt(p * h * w)), h, w))
         length = max(1, min(round(self.time_scale * math.sqrt(p) * t), t))
@@ -116,4 +127,4 @@ class Square(ScoreAttack):
 @register_attack("square", defaults=SquareDefaults, paper=PAPER)
 def square(p: SquareDefaults) -> Square:
     """Random search over spatio-temporal tubes at the corners of the l-inf ball."""
-    return Square(p_init=p.p_init, time_scale=p.time_scale)
+    return Square(p_init=p.p_init, time_scale=p.time_scale, stripes=p.stripes)
