@@ -233,8 +233,15 @@ def main(argv: list[str] | None = None) -> int:
     for k, v in OPTIONS.items():
         ap.add_argument(f"--{k}", type=type(v), default=v)
     ap.add_argument("--summary-only", action="store_true")
+    ap.add_argument("--pool", default="", help="summarise these runs (comma-separated names) as one, into --name")
     opts = vars(ap.parse_args(argv))
     torch.set_num_threads(opts["threads"])
+    if opts["pool"]:  # clips of different runs are different pairs: their keys carry the run's name
+        names = [n for n in opts["pool"].split(",") if n]
+        pooled = [{**r, "video": f"{n}:{r['video']}"} for n in names for r in load_rows(OUT / f"{n}.jsonl")]
+        videos = f"{opts['videos']} x {len(names)} runs ({', '.join(names)})"
+        write_summary(pooled, {**opts, "videos": videos, "seed": "its run's --seed"})
+        return 0
     jsonl = OUT / f"{opts['name']}.jsonl"
     rows = load_rows(jsonl)
     if opts["summary_only"]:
