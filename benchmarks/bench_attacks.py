@@ -43,7 +43,6 @@ OUT = ROOT / "benchmarks" / "results"
 STORE = OUT / "k400_i3d_cpu"
 LEGACY = OUT / "attacks.jsonl"
 REFERENCE, PORTFOLIO = "me-sampler", "auto-v1"
-PORTFOLIOS = ("auto-v1", "auto-sq1st", "auto-clean")
 """The portfolio arms (``auto`` with explicit members), compared with every single method."""
 SETTINGS = {"eps001": "eps 0.01, logits", "eps003": "eps 0.03, logits", "api003": "eps 0.03, top-5 4-dec. API",
             "grid003": "eps 0.03, logits on a 1.0 grid"}  # fmt: skip
@@ -208,6 +207,11 @@ def summarise(rows: list[dict], env: dict) -> dict:
     }
 
 
+def is_portfolio(rows: list[dict]) -> bool:
+    """Whether an arm's rows are a portfolio's (the registered ``auto``): not a single method."""
+    return any(r.get("attack") == "auto" for r in rows)
+
+
 def headroom(groups: dict[tuple[str, str], list[dict]]) -> list[dict]:
     """Per setting, on the reference's windows: the per-window best of the single methods that ran there (the
     fewest queries any of them needed; a window none fooled counts at the reference's budget). An oracle's
@@ -218,7 +222,7 @@ def headroom(groups: dict[tuple[str, str], list[dict]]) -> list[dict]:
         ref = {r["video_id"]: r for r in groups.get((setting, REFERENCE), [])}
         if len(ref) < 2:
             continue
-        singles = [(m, g) for (st, m), g in groups.items() if st == setting and m not in PORTFOLIOS]
+        singles = [(m, g) for (st, m), g in groups.items() if st == setting and not is_portfolio(g)]
         best, by, nobody = [], {}, []
         for w, r0 in ref.items():
             q0 = int(r0["max_queries"])
@@ -242,13 +246,13 @@ def portfolio_verdicts(groups: dict[tuple[str, str], list[dict]]) -> list[dict]:
     method on the same windows, at no more than 1.2 x its ANQ (paired bootstrap CI of the ratio)."""
     out = []
     for (setting, method), g in sorted(groups.items()):
-        if method not in PORTFOLIOS:
+        if not is_portfolio(g):
             continue
         mine = {r["video_id"]: r for r in g}
         singles = {}
         for (s, m), rows in groups.items():
             got = {r["video_id"]: r for r in rows}
-            if s == setting and m not in PORTFOLIOS and set(mine) <= set(got):
+            if s == setting and not is_portfolio(rows) and set(mine) <= set(got):
                 singles[m] = [got[w] for w in mine]  # the single method on every window the portfolio ran
         if not singles:
             continue

@@ -23,9 +23,10 @@ def bench() -> ModuleType:
 
 
 def row(method: str, video: str, queries: int, success: bool, budget: int = 1000) -> dict[str, Any]:
-    return {"setting": "eps001", "method": method, "dataset": "clips", "video_id": video, "queries": queries,
-            "success": int(success), "max_queries": budget, "eps": 0.01, "flicker": 0.01, "mode_share": 0.5,
-            "iterations": 1, "wall_time_s": 1.0}  # fmt: skip
+    attack = "auto" if method.startswith("auto") else method  # portfolio arms are the registered auto
+    return {"setting": "eps001", "method": method, "attack": attack, "dataset": "clips", "video_id": video,
+            "queries": queries, "success": int(success), "max_queries": budget, "eps": 0.01, "flicker": 0.01,
+            "mode_share": 0.5, "iterations": 1, "wall_time_s": 1.0}  # fmt: skip
 
 
 def groups(rows: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
