@@ -43,7 +43,7 @@ OUT = ROOT / "benchmarks" / "results"
 STORE = OUT / "k400_i3d_cpu"
 LEGACY = OUT / "attacks.jsonl"
 REFERENCE, PORTFOLIO = "me-sampler", "auto-v1"
-"""The portfolio arms (``auto`` with explicit members), compared with every single method."""
+"""The reference of every ratio, and the portfolio arm every method is also compared with (the first default)."""
 SETTINGS = {"eps001": "eps 0.01, logits", "eps003": "eps 0.03, logits", "api003": "eps 0.03, top-5 4-dec. API",
             "grid003": "eps 0.03, logits on a 1.0 grid"}  # fmt: skip
 """The config's settings in report order, with what the attacker sees."""

@@ -78,13 +78,16 @@ def campaign_candidates(path: Path = CAMPAIGN) -> dict[str, dict[str, Any]]:
     portfolio's own arm (``auto-v1``) left out."""
     with path.open("rb") as f:
         methods = tomllib.load(f).get("methods", [])
+
+    def portfolio(record: dict[str, Any]) -> dict[str, Any]:  # TOML lists as tuples, as attack_params has them
+        return {k: v if isinstance(v, str) else tuple(v) for k, v in record.items() if k in PORTFOLIO_KEYS}
+
+    default = portfolio(attack_params(REFERENCE))
     out = {}
     for m in methods:
-        if m.get("method") == "auto":
-            params = {k: m[k] if isinstance(m[k], str) else tuple(m[k]) for k in PORTFOLIO_KEYS if k in m}
-            default = attack_params(REFERENCE)
-            if params != {k: v if isinstance(v, str) else tuple(v) for k, v in default.items() if k in params}:
-                out[m["name"]] = params
+        params = portfolio(m)
+        if m.get("method") == "auto" and params != {k: default[k] for k in params}:
+            out[m["name"]] = params
     return out
 
 

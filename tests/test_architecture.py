@@ -16,6 +16,7 @@ from mesampler.attacks.checkpoint import Checkpoint
 from mesampler.attacks.methods.me_sampler import MESamplerDefaults, PriorDefaults
 from mesampler.models.protocol import model_info
 from mesampler.registry import Registry, UnknownName
+from toymodels import Recording
 
 
 def test_registry_suggests_close_names() -> None:
@@ -189,18 +190,6 @@ def test_motion_square_with_still_maps_is_square() -> None:
     assert a.queries == b.queries
 
 
-class FirstQueries(Linear):
-    """``Linear`` that keeps every video it is asked about."""
-
-    def __init__(self, *args, **kw) -> None:  # type: ignore[no-untyped-def]
-        super().__init__(*args, **kw)
-        self.inputs: list[np.ndarray] = []
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        self.inputs += [np.array(v, copy=True) for v in x]
-        return super().__call__(x)
-
-
 @pytest.mark.parametrize("method", ["square", "motion-square"])
 @pytest.mark.parametrize("stripes", ["video", "frame"])
 def test_square_stripe_start_is_per_video_or_per_frame(method: str, stripes: str) -> None:
@@ -208,7 +197,7 @@ def test_square_stripe_start_is_per_video_or_per_frame(method: str, stripes: str
     (``"video"``) or drawn afresh for each frame (``"frame"``); a bad choice is refused before any query."""
     rng = np.random.default_rng(5)
     video = rng.uniform(0.2, 0.8, (6, 12, 12, 3)).astype(np.float32)
-    model = FirstQueries(video.shape, seed=4)
+    model = Recording(Linear(video.shape, seed=4))
     still = np.zeros((1, 12, 12, 2), np.float32)
     mesampler.attack(model, video, method=method, motion=still, max_queries=3, eps=0.05, seed=1, stripes=stripes)
     delta = model.inputs[1] - video  # after the clean-label query

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 import mesampler
 from mesampler.attacks import attack_params, create_attack, method_spec
 from mesampler.attacks.registry import needs_motion
-from toymodels import CountingLinear, random_maps
+from toymodels import CountingLinear, Recording, random_maps
 
 SHAPE = (3, 6, 6, 3)
 DEFAULT_MEMBERS = attack_params("auto")["members"]
@@ -398,18 +398,6 @@ def test_bad_starts_are_refused_before_any_query(starts: tuple[str, ...]) -> Non
     assert model.videos_seen == 0
 
 
-class Recorder(CountingLinear):
-    """A linear model that keeps a copy of every video it is asked about."""
-
-    def __init__(self, *args: object, **kw: object) -> None:
-        super().__init__(*args, **kw)  # type: ignore[arg-type]
-        self.inputs: list[np.ndarray] = []
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        self.inputs += [np.array(v, copy=True) for v in x]
-        return super().__call__(x)
-
-
 @pytest.mark.parametrize("schedule", ["video", "share"])
 def test_a_first_member_repeats_the_method_alone_until_its_share_is_spent(schedule: str) -> None:
     """With ``schedule="video"`` a 40-query share (the clean query and 39 of ``square``) asks exactly what
@@ -418,7 +406,7 @@ def test_a_first_member_repeats_the_method_alone_until_its_share_is_spent(schedu
     rng = np.random.default_rng(4)
     shape = (4, 32, 32, 3)  # large enough for square's window sizes to differ between the two schedules
     video, maps = rng.random(shape).astype(np.float32), random_maps(rng, 4, 32, 32)
-    alone, portfolio = Recorder(shape, 4, seed=2, scale=0.5), Recorder(shape, 4, seed=2, scale=0.5)
+    alone, portfolio = (Recording(CountingLinear(shape, 4, seed=2, scale=0.5)) for _ in range(2))
     a = mesampler.attack(alone, video, method="square", eps=0.01, max_queries=200, seed=7)
     b = mesampler.attack(portfolio, video, method="auto", motion=maps, eps=0.01, max_queries=200, seed=7,
                          members=("square", "me-sampler"), shares=(0.2, 0.8), schedule=schedule)  # fmt: skip

@@ -3,23 +3,17 @@ table, the portfolio goal and the common-budget ratios. The benchmark itself is 
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchmod import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_attacks", ROOT / "benchmarks" / "bench_attacks.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_benchmark("bench_attacks")
 
 
 def row(method: str, video: str, queries: int, success: bool, budget: int = 1000) -> dict[str, Any]:

@@ -3,7 +3,6 @@ real-model campaign file, and ``--pool`` summarises several seed runs as one pai
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -11,16 +10,12 @@ from types import ModuleType
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchmod import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_auto_under_test", ROOT / "benchmarks" / "bench_auto.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_benchmark("bench_auto")
 
 
 def test_candidates_are_the_campaign_auto_arms(bench: ModuleType) -> None:

@@ -3,13 +3,13 @@ refactor broke is caught here, not when someone next needs its numbers."""
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+from benchmod import BENCH, load_benchmark
+
 SCRIPTS = sorted(p for p in BENCH.glob("*.py"))
 
 
@@ -18,11 +18,7 @@ def test_benchmark_imports_and_has_help(
     path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.syspath_prepend(str(BENCH))
-    spec = importlib.util.spec_from_file_location(f"_bench_{path.stem}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, spec.name, module)
-    spec.loader.exec_module(module)
+    module = load_benchmark(path.stem)
     assert callable(getattr(module, "main", None)), f"{path.name} has no main()"
     monkeypatch.setattr(sys, "argv", [str(path), "--help"])
     with pytest.raises(SystemExit) as exit_info:

@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
+
+
+class Recording:
+    """Wraps a numpy model ``(N, T, H, W, 3) -> (N, K)`` and keeps a copy of every video it is asked about."""
+
+    def __init__(self, model: Callable[[np.ndarray], np.ndarray]) -> None:
+        self.model = model
+        self.inputs: list[np.ndarray] = []
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        self.inputs += [np.array(v, copy=True) for v in x]
+        return self.model(x)
 
 
 class CountingLinear:

@@ -203,14 +203,15 @@ class Portfolio(ScoreAttack):
             attack = self.attacks[s]
             if it == 0:  # a member's first iteration: from the best point checked so far, or the clean video
                 assert self.best_scores is not None and self.clean_scores is not None  # the clean query was seen
+                # from the clean video a member runs as it does alone (no warm start: square keeps its stripes
+                # whatever their loss); from a better point its proposals must beat that point
                 if self.starts[s] == "clean":
-                    start, bar, scores_at = self.x0[sub], self.clean_loss[sub], self.clean_scores[sub]
+                    start = self.x0[sub]
                 else:
-                    start, bar, scores_at = self.best_x[sub], self.best_loss[sub], self.best_scores[sub]
-                # from the clean video a member runs as it does alone (square keeps its stripes whatever their
-                # loss); from a better point its proposals must beat that point
-                alone = (self.starts[s] == "clean") | (bar >= self.clean_loss[sub])
-                attack.warm_start(sub, torch.where(alone, math.inf, bar), scores_at)
+                    start = self.best_x[sub]
+                    better = self.best_loss[sub] < self.clean_loss[sub]
+                    if bool(better.any()):
+                        attack.warm_start(sub[better], self.best_loss[sub][better], self.best_scores[sub][better])
             attack.iterate_scores = attack.iterate_scored = None
             out[pos] = attack._step(start, sub, it, loss)
             if attack.iterate_scores is not None:
@@ -267,8 +268,6 @@ class Portfolio(ScoreAttack):
 def auto(p: AutoDefaults) -> Portfolio:
     """A fixed portfolio (random noise, ME-Sampler, Square) sharing one budget, each member on unbroken videos."""
     members, shares, starts = tuple(p.members), tuple(p.shares), tuple(p.starts)
-    if p.schedule not in SCHEDULES:
-        raise ValueError(f"auto: schedule must be one of {SCHEDULES}, got {p.schedule!r}")
     if len(members) != len(shares) or not members:
         raise ValueError(f"auto: members {members!r} and shares {shares!r} must be non-empty and of one length")
     if any(isinstance(s, bool) or not isinstance(s, (int, float)) or not s > 0 for s in shares):

@@ -59,10 +59,9 @@ class Square(ScoreAttack):
             raise ValueError(f"p_init must be in (0, 1], got {p_init}")
         if stripes not in STRIPES:
             raise ValueError(f"stripes must be one of {STRIPES}, got {stripes!r}")
-        self.stripes = stripes
         if not time_scale > 0:
             raise ValueError(f"time_scale must be > 0, got {time_scale}")
-        self.p_init, self.time_scale = p_init, time_scale
+        self.p_init, self.time_scale, self.stripes = p_init, time_scale, stripes
 
     def init(self, batch: VideoBatch) -> None:
         if not batch.eps > 0:
