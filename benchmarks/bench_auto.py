@@ -53,24 +53,31 @@ OPTIONS = {"videos": 16, "budget": 1000, "eps": 0.03, "threads": 1, "name": "aut
 """Command-line options and their defaults (``arms`` empty: all of :func:`arms`)."""
 EARLY = ("random-noise", "square", "me-sampler", "square")
 CANDIDATES: dict[str, dict[str, Any]] = {
-    "auto-early-square": {"members": EARLY, "shares": (0.02, 0.005, 0.60, 0.375), "schedule": "share"},
+    "auto-early-square": {
+        "members": EARLY,
+        "shares": (0.02, 0.005, 0.60, 0.375),
+        "schedule": "share",
+        "streams": "video",
+    },
     "auto-early-square-me-clean": {
         "members": EARLY,
         "shares": (0.02, 0.005, 0.60, 0.375),
         "starts": ("best", "best", "clean", "best"),
         "schedule": "share",
+        "streams": "video",
     },
-    "auto-me-clean": {"starts": ("best", "clean", "best"), "schedule": "share"},
+    "auto-me-clean": {"starts": ("best", "clean", "best"), "schedule": "share", "streams": "video"},
     "auto-sq1st-clean": {  # the last square from the clean video, with a fresh stripe start
         "members": ("square", "random-noise", "me-sampler", "square"),
         "shares": (0.005, 0.02, 0.60, 0.375),
         "starts": ("best", "best", "best", "clean"),
         "schedule": "share",
+        "streams": "video",
     },
 }
 """Candidate portfolios: ``auto`` with these parameters replaced (plus :func:`campaign_candidates`); those
-measured before ``schedule`` existed keep the rule they ran under (``"share"``)."""
-PORTFOLIO_KEYS = ("members", "shares", "starts", "schedule")
+measured before ``schedule`` and ``streams`` existed keep the rules they ran under (``"share"``, ``"video"``)."""
+PORTFOLIO_KEYS = ("members", "shares", "starts", "schedule", "streams")
 
 
 def campaign_candidates(path: Path = CAMPAIGN) -> dict[str, dict[str, Any]]:

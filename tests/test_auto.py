@@ -413,3 +413,29 @@ def test_a_first_member_repeats_the_method_alone_until_its_share_is_spent(schedu
     assert not a.success and not b.success and b.members[0]["queries"] == 39  # 40 with the clean query
     same = [np.array_equal(u, v) for u, v in zip(alone.inputs[:40], portfolio.inputs[:40], strict=True)]
     assert all(same) if schedule == "video" else not all(same)
+
+
+@pytest.mark.parametrize("streams", ["method", "video"])
+def test_a_later_member_from_the_clean_video_draws_as_the_method_alone(streams: str) -> None:
+    """With ``streams="method"`` square after three random corners, started from the clean video, asks exactly
+    what square alone asks (three queries later); drawing from the video's generator (``"video"``), the corners
+    shift its stripes."""
+    rng = np.random.default_rng(4)
+    shape = (4, 32, 32, 3)
+    video, maps = rng.random(shape).astype(np.float32), random_maps(rng, 4, 32, 32)
+    alone, portfolio = (Recording(CountingLinear(shape, 4, seed=2, scale=0.5)) for _ in range(2))
+    a = mesampler.attack(alone, video, method="square", eps=0.01, max_queries=200, seed=7)
+    b = mesampler.attack(portfolio, video, method="auto", motion=maps, eps=0.01, max_queries=200, seed=7,
+                         members=("random-noise", "square", "me-sampler"), shares=(0.02, 0.2, 0.78),
+                         starts=("best", "clean", "best"), streams=streams)  # fmt: skip
+    assert not a.success and not b.success and [m["queries"] for m in b.members][:2] == [3, 40]
+    same = [np.array_equal(u, v) for u, v in zip(alone.inputs[1:41], portfolio.inputs[4:44], strict=True)]
+    assert all(same) if streams == "method" else not any(same[:1])
+
+
+def test_bad_streams_are_refused_before_any_query() -> None:
+    videos, maps = _videos(1)
+    model = CountingLinear(SHAPE, 4)
+    with pytest.raises(ValueError, match="streams"):
+        mesampler.attack(model, videos[0], method="auto", motion=maps[0], max_queries=50, streams="shared")
+    assert model.videos_seen == 0

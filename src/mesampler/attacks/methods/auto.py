@@ -45,6 +45,14 @@ Rules, per video:
   So a first member behaves exactly as the method alone does until its share is spent. ``schedule="share"``
   (the rule of the first portfolios, ``auto-v1``) scales the schedule to the member's share: a 25-query
   ``square`` then runs through all of its window halvings in 25 queries and is left with tiny windows.
+* **Random numbers** (``streams="method"``, the default): each method draws from its own copy of the video's
+  generator, taken before the clean query, so a member draws exactly the numbers the method draws alone, whatever
+  ran before it; a method listed twice goes on with its own stream (the second ``square`` draws what ``square``
+  alone would draw next). A member that starts from the clean video therefore asks the model exactly what the
+  method alone asks, until its share is spent, and the first members of a portfolio can be predicted from
+  single-method runs. ``streams="video"`` (the rule until December 2026, kept for the arms measured under it)
+  has every member draw from the video's generator in turn, so an earlier member shifts the numbers of all
+  later ones.
 * **Motion.** ``auto`` is registered ``needs_motion=True`` because ``me-sampler`` is a member, so it gets maps
   exactly as ``me-sampler`` does (given, or computed from the clip when none are given). A video with no maps
   (``motions`` entry ``None`` at engine level) skips the members that need motion: the next member gets their
@@ -75,6 +83,8 @@ START_POINTS = ("best", "clean")
 """Where a member may start: the lowest-loss point checked so far, or the clean video."""
 SCHEDULES = ("video", "share")
 """The budget a member's own schedule is scaled to: the video's whole budget, or the member's share."""
+STREAMS = ("method", "video")
+"""Where a member draws its random numbers: its method's own copy of the video's generator, or the video's."""
 PAPER = (
     "mesampler (ours), after Croce & Hein, Reliable evaluation of adversarial robustness with an ensemble of "
     "diverse parameter-free attacks (AutoAttack), ICML 2020"
@@ -94,6 +104,11 @@ class AutoDefaults:
     schedule: str = "video"
     """The budget each member's own schedule (``square``'s window size) is scaled to: ``"video"`` (the whole
     per-video budget, as if it ran alone) or ``"share"`` (its share; the first portfolios' rule)."""
+    streams: str = "method"
+    """Where the members draw their random numbers: ``"method"`` (each method its own copy of the video's
+    generator, taken before the first query, so it draws what it draws alone; a method listed twice goes on with
+    its stream) or ``"video"`` (all members draw from the video's generator in turn; the rule until December
+    2026)."""
 
 
 class Portfolio(ScoreAttack):
@@ -105,6 +120,7 @@ class Portfolio(ScoreAttack):
         shares: Sequence[float],
         starts: Sequence[str] = (),
         schedule: str = "video",
+        streams: str = "method",
     ) -> None:
         if len(members) != len(shares) or not members:
             raise ValueError(f"auto needs one share per member, got {len(members)} members, {len(shares)} shares")
@@ -113,7 +129,9 @@ class Portfolio(ScoreAttack):
             raise ValueError(f"auto: starts must be empty or one of {START_POINTS} per member, got {starts!r}")
         if schedule not in SCHEDULES:
             raise ValueError(f"auto: schedule must be one of {SCHEDULES}, got {schedule!r}")
-        self.starts, self.schedule = list(starts), schedule
+        if streams not in STREAMS:
+            raise ValueError(f"auto: streams must be one of {STREAMS}, got {streams!r}")
+        self.starts, self.schedule, self.streams = list(starts), schedule, streams
         self.names = [m[0] for m in members]
         self.attacks = [m[1] for m in members]
         self.motion = [m[2] for m in members]
@@ -130,6 +148,9 @@ class Portfolio(ScoreAttack):
         self.skip = no_maps[:, None] & np.array(self.motion, dtype=bool)[None, :]  # (n, m)
         runs = np.where(~self.skip, np.arange(m)[None, :], -1)
         self.last = runs.max(1)  # the last member each video runs (-1: none can)
+        self.gens: dict[str, list[torch.Generator]] = {}  # per method, a copy of each video's generator
+        for name in self.names if self.streams == "method" else ():
+            self.gens.setdefault(name, [_copy(g) for g in batch.generators])
         for s, attack in enumerate(self.attacks):
             share = self.limits[s] - (self.limits[s - 1] if s else 0)
             motions = batch.motions
@@ -137,7 +158,8 @@ class Portfolio(ScoreAttack):
                 h, w = batch.x0.shape[2:4]
                 motions = [torch.zeros(1, h, w, 2, device=batch.x0.device) if mo is None else mo for mo in motions]
             budget = q if self.schedule == "video" else max(share, 1)
-            attack.init(dataclasses.replace(batch, motions=motions, max_queries=budget))
+            gens = self.gens.get(self.names[s], batch.generators)
+            attack.init(dataclasses.replace(batch, motions=motions, max_queries=budget, generators=gens))
         self.stage = np.full(n, -1, dtype=np.int64)  # the member each video runs (-1: not started, m: none left)
         self.stage_it = np.zeros(n, dtype=np.int64)  # iterations of its current member
         self.iters = np.zeros((n, m), dtype=np.int64)
@@ -156,7 +178,8 @@ class Portfolio(ScoreAttack):
         }
         best = {"best_x": self.best_x, "best_loss": self.best_loss, "best_scores": self.best_scores,
                 "clean_loss": self.clean_loss, "clean_scores": self.clean_scores}  # fmt: skip
-        return {**arrays, **best, "members": [a.state_dict() for a in self.attacks]}
+        streams = {name: [g.get_state() for g in gens] for name, gens in self.gens.items()}
+        return {**arrays, **best, "members": [a.state_dict() for a in self.attacks], "streams": streams}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         for k in ("stage", "stage_it", "iters", "entered", "entry"):
@@ -168,6 +191,9 @@ class Portfolio(ScoreAttack):
         self.clean_scores = None if state["clean_scores"] is None else state["clean_scores"].to(dev)
         for attack, s in zip(self.attacks, state["members"], strict=True):
             attack.load_state_dict(s)
+        for name, gens in self.gens.items():
+            for g, saved in zip(gens, state["streams"][name], strict=True):
+                g.set_state(saved)
 
     def _limit(self, i: int, s: int) -> int:
         return self.limits[-1] if s == self.last[i] else self.limits[s]
@@ -264,6 +290,13 @@ class Portfolio(ScoreAttack):
         return out
 
 
+def _copy(g: torch.Generator) -> torch.Generator:
+    """A generator on ``g``'s device in ``g``'s present state (later draws from either leave the other alone)."""
+    out = torch.Generator(device=g.device)
+    out.set_state(g.get_state())
+    return out
+
+
 @register_attack("auto", defaults=AutoDefaults, paper=PAPER, needs_motion=True)
 def auto(p: AutoDefaults) -> Portfolio:
     """A fixed portfolio (random noise, ME-Sampler, Square) sharing one budget, each member on unbroken videos."""
@@ -284,4 +317,4 @@ def auto(p: AutoDefaults) -> Portfolio:
         if spec.norm != "linf":
             raise ValueError(f"auto: member {name!r} is an {spec.norm} method; the portfolio is l-inf")
         built.append((name, create_attack(name), spec.needs_motion))
-    return Portfolio(built, shares, starts, p.schedule)
+    return Portfolio(built, shares, starts, p.schedule, p.streams)
