@@ -1,8 +1,9 @@
 """``auto`` versus each of its members alone and random noise, paired, on the test-bed model (issue 12).
 
 Run: ``python benchmarks/bench_auto.py [--videos 16] [--budget 1000] [--eps 0.03] [--threads 1]`` (resumable:
-every finished attack is appended to benchmarks/results/auto.jsonl and skipped on a rerun; ``auto.json`` /
-``auto.md`` are rebuilt after every model and by ``--summary-only``).
+every finished attack is appended to benchmarks/results/auto.jsonl with its parameters and skipped on a rerun; a
+rerun whose arm's parameters changed since, a default for instance, is refused; ``auto.json`` / ``auto.md`` are
+rebuilt after every model and by ``--summary-only``).
 
 Videos: the first ``--videos`` held-out test-bed clips (``testbed.TEST_SEED``) with their true labels and
 ground-truth motion maps; a clip the model misclassifies is reported as such and counts in no SR. Every arm
@@ -147,6 +148,19 @@ def method_of(arm: str) -> tuple[str, dict[str, Any]]:
     return SINGLE_VARIANTS.get(arm, (arm, {}))
 
 
+def arm_params(arm: str) -> dict[str, Any]:
+    """Every parameter an arm's attack runs with (its method's defaults with the arm's replaced), as JSON has
+    them; recorded in each row so that a run resumed after a default changed is refused, not mixed."""
+    name, params = method_of(arm)
+    return {"method": name, **json.loads(json.dumps({**attack_params(name), **params}))}
+
+
+def run_params(rows: list[dict], arm: str) -> dict[str, Any]:
+    """The parameters the rows of ``arm`` ran with (rows from before they were recorded: today's)."""
+    recorded = [r["params"] for r in rows if r["method"] == arm and "params" in r]
+    return recorded[0] if recorded else arm_params(arm)
+
+
 def summarise(rows: list[dict], opts: dict) -> dict:
     table = []
     for model in MODELS:
@@ -188,7 +202,7 @@ def summarise(rows: list[dict], opts: dict) -> dict:
             "videos": opts["videos"],
             "untargeted": True,
             "seed": opts["seed"],
-            "auto": attack_params(REFERENCE),
+            "auto": run_params(rows, REFERENCE),
             "candidates": CANDIDATES,
         },
         "models": {
@@ -258,12 +272,16 @@ def main(argv: list[str] | None = None) -> int:
         write_summary(rows, opts)
         return 0
     done = {(r["model"], r["method"], r["video"]) for r in rows}
+    stale = sorted({r["method"] for r in rows if "params" in r and r["params"] != arm_params(r["method"])})
     base = mesampler.models.create("testbed-motion")
     videos, labels, motions = mesampler.testbed.make_dataset(opts["videos"], mesampler.testbed.TEST_SEED)
     chosen = [a for a in opts["arms"].split(",") if a] or arms()
     unknown = sorted(set(chosen) - set(arms()))
     if unknown:
         ap.error(f"unknown arm(s) {unknown}; choose from {arms()}")
+    if set(stale) & set(chosen):
+        ap.error(f"{jsonl} holds {sorted(set(stale) & set(chosen))} run with other parameters than today's; "
+                 "resuming would mix them: choose a new --name")  # fmt: skip
     for model_name in MODELS:
         model = build(model_name, base)
         for method in chosen:
@@ -282,7 +300,8 @@ def main(argv: list[str] | None = None) -> int:
                 for i, r in zip(todo, results, strict=True):
                     row = {"model": model_name, "method": method, "video": i, "status": r.status,
                            "success": r.success, "queries": r.queries, "broken_by": r.broken_by,
-                           "members": r.members, "seconds": round(seconds / len(todo), 3)}  # fmt: skip
+                           "members": r.members, "seconds": round(seconds / len(todo), 3),
+                           "params": arm_params(method)}  # fmt: skip
                     rows.append(row)
                     f.write(json.dumps(row) + "\n")
             print(

@@ -20,7 +20,8 @@ def bench() -> ModuleType:
 
 def test_candidates_are_the_campaign_auto_arms(bench: ModuleType) -> None:
     found = bench.campaign_candidates()
-    assert found["auto-sq25"] == {"members": ("square", "me-sampler", "square"), "shares": (0.025, 0.6, 0.375)}
+    sq25 = {"members": ("square", "me-sampler", "square"), "shares": (0.025, 0.6, 0.375), "streams": "video"}
+    assert found["auto-sq25"] == sq25
     assert found["auto-v1"]["schedule"] == "share"  # differs from the default portfolio only by that rule
     assert set(found) <= set(bench.CANDIDATES) and set(found) <= set(bench.arms())
     assert bench.method_of("square-frame") == ("square", {"stripes": "frame"})
@@ -43,3 +44,22 @@ def test_pool_pairs_clips_within_their_run(bench: ModuleType, tmp_path: Path, mo
     assert table["random-noise"]["fooled"] == 3 and table["random-noise"]["ANQ_all"] == 295.0
     assert table["random-noise"]["ANQ_ratio_to_auto"]["paired"] == 4
     assert "2 runs (a, b)" in (tmp_path / "pooled.md").read_text()
+
+
+def test_a_rerun_under_changed_parameters_is_refused(
+    bench: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A stored ``auto`` row that ran with other members than today's default stops a rerun of that arm before
+    any attack (its rows would be mixed with new ones); rows record everything their attack ran with."""
+    monkeypatch.setattr(bench, "OUT", tmp_path)
+    params = {**bench.arm_params("auto"), "members": ["square"], "shares": [1.0]}
+    row = {"model": "fp32", "method": "auto", "video": 0, "status": "ok", "success": True, "queries": 5,
+           "broken_by": "square", "params": params}  # fmt: skip
+    (tmp_path / "old.jsonl").write_text(json.dumps(row) + "\n")
+    monkeypatch.setattr(sys, "argv", ["bench_auto.py", "--name", "old", "--arms", "auto", "--videos", "1"])
+    with pytest.raises(SystemExit):
+        bench.main()
+    assert "other parameters" in capsys.readouterr().err
+    assert bench.run_params([row], "auto") == params
+    assert bench.arm_params("square-frame")["stripes"] == "frame"
+    assert bench.arm_params("auto-v1")["schedule"] == "share"
