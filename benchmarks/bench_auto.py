@@ -82,21 +82,15 @@ PORTFOLIO_KEYS = ("members", "shares", "starts", "schedule", "streams")
 
 
 def campaign_candidates(path: Path = CAMPAIGN) -> dict[str, dict[str, Any]]:
-    """The ``auto`` arms of the real-model campaign file (name -> members / shares / starts), the default
-    portfolio's own arm (``auto-v1``) left out."""
+    """The ``auto`` arms of the real-model campaign file (name -> members / shares / starts / rules), the one that
+    equals today's default included (its rows then stay its own when the default changes)."""
     with path.open("rb") as f:
         methods = tomllib.load(f).get("methods", [])
 
     def portfolio(record: dict[str, Any]) -> dict[str, Any]:  # TOML lists as tuples, as attack_params has them
         return {k: v if isinstance(v, str) else tuple(v) for k, v in record.items() if k in PORTFOLIO_KEYS}
 
-    default = portfolio(attack_params(REFERENCE))
-    out = {}
-    for m in methods:
-        params = portfolio(m)
-        if m.get("method") == "auto" and params != {k: default[k] for k in params}:
-            out[m["name"]] = params
-    return out
+    return {m["name"]: portfolio(m) for m in methods if m.get("method") == "auto"}
 
 
 CANDIDATES.update(campaign_candidates())

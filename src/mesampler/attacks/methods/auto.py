@@ -6,16 +6,22 @@ same for score-based video attacks. A single method can be far from the stronges
 search and even random noise fool output-quantised or rounded-probability models that stall a finite-difference
 method, while ME-Sampler fools smooth fp32 models in a fraction of random search's queries.
 
-The default sequence (``AutoDefaults``):
+The default sequence (``AutoDefaults``; shares of the per-video budget):
 
-1. ``random-noise``: a few random corners of the ball (2 % of the budget); a model whose output moves in
-   steps is often fooled here at once, and so are many clips of a weak model.
-2. ``me-sampler``: the paper's method (60 %), the strongest on smooth models.
-3. ``square``: random search over spatio-temporal tubes on the rest (38 %); it needs no gradient signal, so it
+1. ``random-noise`` (0.3 %): two random corners of the ball; a model whose output moves in steps, and many
+   clips of a weak model, fall here at once.
+2. ``square`` (2.5 %) from the clean video: its stripe start and first tubes, exactly as ``square`` alone runs
+   them; on the real I3D these break most clips at eps 0.03 within a few queries.
+3. ``random-noise`` (1.7 %): its next 17 corners (its own stream goes on); a model that sees only motion is
+   not moved by square's frame-constant stripes but is by per-pixel corners.
+4. ``me-sampler`` (60 %) from the best point so far: the paper's method, the strongest on smooth models.
+5. ``square`` (35.5 %): random search over spatio-temporal tubes on the rest; it needs no gradient signal, so it
    catches the videos of a quantised or rounded-output model on which the finite differences stall.
 
-The order puts the cheap, model-agnostic probes first and the method that is fastest on smooth models before
-the slow, robust search (measured on the test-bed: ``benchmarks/bench_auto.py``).
+Measured (``benchmarks/results/attacks.md``: real I3D-K400, 16-frame windows, budget 1,000;
+``auto_v4_pooled.md``: the test-bed, 48 clips): see the README. The first default (``auto-v1`` in the campaign
+file: 20 corners, ``me-sampler``, ``square``) paid ME-Sampler's queries on real clips that square's stripes
+break in two.
 
 Rules, per video:
 
@@ -30,16 +36,12 @@ Rules, per video:
   (``square`` keeps its stripe start whatever its loss, as its paper does; until December 2026 the stripes had
   to beat the clean loss, which left a first ``square`` member adding small tubes to the clean video).
   ``starts`` (one ``"best"`` or ``"clean"`` per member; empty: all ``"best"``) makes a member start from the
-  clean video instead. The default keeps ``"best"`` for every member: on the
-  test-bed (eps 0.03, budget 1000, ``benchmarks/results/auto_v2*.md``) no start rule wins consistently. The
-  guess that sign-PGD is crippled at a corner of the ball (every pixel at +-eps, as random noise's or square's
-  best point) does not hold: ME-Sampler after random noise, from its best corner, broke more quantised clips
-  than from the clean video at seeds 0.. and 100.. (7 clips: SR 1.0 vs 0.71, 0.86 vs 0.57), fewer at seeds
-  200.. (16 clips: 0.67 vs 0.73). A tiny early ``square`` share (``("random-noise", "square", "me-sampler",
-  "square")``, shares ``(0.02, 0.005, 0.60, 0.375)``) lost quantised clips at seeds 0.. (SR 0.73 vs 0.87) and
-  won them at 200.. (0.87 vs 0.67): on an output that moves in steps ME-Sampler's outcome on a clip turns on
-  its random draws, and an earlier member shifts the video's generator, so such differences on 8-16 clips are
-  seed noise, not a start-point effect.
+  clean video instead. The default starts the first ``square`` from the clean video (so it is square alone)
+  and every other member from the best point: on the test-bed (eps 0.03, budget 1000,
+  ``benchmarks/results/auto_v2*.md``) no start rule for ME-Sampler wins consistently (after random noise, from
+  its best corner, it broke more quantised clips than from the clean video at seeds 0.. and 100.., fewer at
+  200..: on an output that moves in steps its outcome turns on its random draws), so the guess that sign-PGD
+  is crippled at a corner of the ball does not hold.
 * **Schedules.** A member whose steps follow a schedule over its budget (``square``'s window size) keeps the
   schedule it has alone at the video's whole budget (``schedule="video"``, the default): its share only stops it.
   So a first member behaves exactly as the method alone does until its share is spent. ``schedule="share"``
@@ -96,11 +98,11 @@ class AutoDefaults:
     """``members``: registered l-inf methods run in this order, each with its own defaults; ``shares``: the
     fraction of each video's budget each may spend (summing to 1; fixed, not tuned per model)."""
 
-    members: tuple[str, ...] = ("random-noise", "me-sampler", "square")
-    shares: tuple[float, ...] = (0.02, 0.60, 0.38)
-    starts: tuple[str, ...] = ()
+    members: tuple[str, ...] = ("random-noise", "square", "random-noise", "me-sampler", "square")
+    shares: tuple[float, ...] = (0.003, 0.025, 0.017, 0.60, 0.355)
+    starts: tuple[str, ...] = ("best", "clean", "best", "best", "best")
     """Per member, where it starts: ``"best"`` (the lowest-loss point checked so far) or ``"clean"`` (the clean
-    video); empty: every member ``"best"``."""
+    video); empty: every member ``"best"``, as it is when ``members`` are given without ``starts``."""
     schedule: str = "video"
     """The budget each member's own schedule (``square``'s window size) is scaled to: ``"video"`` (the whole
     per-video budget, as if it ran alone) or ``"share"`` (its share; the first portfolios' rule)."""
@@ -301,6 +303,9 @@ def _copy(g: torch.Generator) -> torch.Generator:
 def auto(p: AutoDefaults) -> Portfolio:
     """A fixed portfolio (random noise, ME-Sampler, Square) sharing one budget, each member on unbroken videos."""
     members, shares, starts = tuple(p.members), tuple(p.shares), tuple(p.starts)
+    default = AutoDefaults()
+    if starts == default.starts and members != default.members:  # the default's starts belong to its members
+        starts = ()
     if len(members) != len(shares) or not members:
         raise ValueError(f"auto: members {members!r} and shares {shares!r} must be non-empty and of one length")
     if any(isinstance(s, bool) or not isinstance(s, (int, float)) or not s > 0 for s in shares):
