@@ -402,20 +402,27 @@ def test_bad_starts_are_refused_before_any_query(starts: tuple[str, ...]) -> Non
     assert model.videos_seen == 0
 
 
+def _square_alone_and_in(**portfolio: object) -> tuple[list[np.ndarray], list[np.ndarray], dict[str, object]]:
+    """What the model is asked by ``square`` alone and by ``auto(**portfolio)`` on one (4, 32, 32, 3) video at a
+    200-query budget (neither fools it), and the portfolio's members' queries."""
+    rng = np.random.default_rng(4)
+    shape = (4, 32, 32, 3)  # large enough for square's window sizes to differ between the two schedules
+    video, maps = rng.random(shape).astype(np.float32), random_maps(rng, 4, 32, 32)
+    alone, inside = (Recording(CountingLinear(shape, 4, seed=2, scale=0.5)) for _ in range(2))
+    a = mesampler.attack(alone, video, method="square", eps=0.01, max_queries=200, seed=7)
+    b = mesampler.attack(inside, video, method="auto", motion=maps, eps=0.01, max_queries=200, seed=7, **portfolio)
+    assert not a.success and not b.success
+    return alone.inputs, inside.inputs, {"queries": [m["queries"] for m in b.members]}
+
+
 @pytest.mark.parametrize("schedule", ["video", "share"])
 def test_a_first_member_repeats_the_method_alone_until_its_share_is_spent(schedule: str) -> None:
     """With ``schedule="video"`` a 40-query share (the clean query and 39 of ``square``) asks exactly what
     ``square`` alone at the video's 200-query budget asks; scaled to its share (``"share"``), the windows shrink
     sooner and the queries part."""
-    rng = np.random.default_rng(4)
-    shape = (4, 32, 32, 3)  # large enough for square's window sizes to differ between the two schedules
-    video, maps = rng.random(shape).astype(np.float32), random_maps(rng, 4, 32, 32)
-    alone, portfolio = (Recording(CountingLinear(shape, 4, seed=2, scale=0.5)) for _ in range(2))
-    a = mesampler.attack(alone, video, method="square", eps=0.01, max_queries=200, seed=7)
-    b = mesampler.attack(portfolio, video, method="auto", motion=maps, eps=0.01, max_queries=200, seed=7,
-                         members=("square", "me-sampler"), shares=(0.2, 0.8), schedule=schedule)  # fmt: skip
-    assert not a.success and not b.success and b.members[0]["queries"] == 39  # 40 with the clean query
-    same = [np.array_equal(u, v) for u, v in zip(alone.inputs[:40], portfolio.inputs[:40], strict=True)]
+    alone, inside, got = _square_alone_and_in(members=("square", "me-sampler"), shares=(0.2, 0.8), schedule=schedule)
+    assert got["queries"][0] == 39  # 40 with the clean query
+    same = [np.array_equal(u, v) for u, v in zip(alone[:40], inside[:40], strict=True)]
     assert all(same) if schedule == "video" else not all(same)
 
 
@@ -424,16 +431,11 @@ def test_a_later_member_from_the_clean_video_draws_as_the_method_alone(streams: 
     """With ``streams="method"`` square after three random corners, started from the clean video, asks exactly
     what square alone asks (three queries later); drawing from the video's generator (``"video"``), the corners
     shift its stripes."""
-    rng = np.random.default_rng(4)
-    shape = (4, 32, 32, 3)
-    video, maps = rng.random(shape).astype(np.float32), random_maps(rng, 4, 32, 32)
-    alone, portfolio = (Recording(CountingLinear(shape, 4, seed=2, scale=0.5)) for _ in range(2))
-    a = mesampler.attack(alone, video, method="square", eps=0.01, max_queries=200, seed=7)
-    b = mesampler.attack(portfolio, video, method="auto", motion=maps, eps=0.01, max_queries=200, seed=7,
-                         members=("random-noise", "square", "me-sampler"), shares=(0.02, 0.2, 0.78),
-                         starts=("best", "clean", "best"), streams=streams)  # fmt: skip
-    assert not a.success and not b.success and [m["queries"] for m in b.members][:2] == [3, 40]
-    same = [np.array_equal(u, v) for u, v in zip(alone.inputs[1:41], portfolio.inputs[4:44], strict=True)]
+    alone, inside, got = _square_alone_and_in(members=("random-noise", "square", "me-sampler"),
+                                              shares=(0.02, 0.2, 0.78), starts=("best", "clean", "best"),
+                                              streams=streams)  # fmt: skip
+    assert got["queries"][:2] == [3, 40]
+    same = [np.array_equal(u, v) for u, v in zip(alone[1:41], inside[4:44], strict=True)]
     assert all(same) if streams == "method" else not any(same[:1])
 
 

@@ -124,8 +124,17 @@ class Portfolio(ScoreAttack):
         schedule: str = "video",
         streams: str = "method",
     ) -> None:
+        names = tuple(m[0] for m in members)
         if len(members) != len(shares) or not members:
-            raise ValueError(f"auto needs one share per member, got {len(members)} members, {len(shares)} shares")
+            raise ValueError(
+                f"auto: members {names!r} and shares {tuple(shares)!r} must be non-empty and of one length"
+            )
+        if any(isinstance(s, bool) or not isinstance(s, (int, float)) or not s > 0 for s in shares):
+            raise ValueError(f"auto: every share must be a number > 0, got {tuple(shares)!r}")
+        if not math.isclose(sum(shares), 1.0, abs_tol=1e-6):
+            raise ValueError(
+                f"auto: shares must sum to 1 (fractions of the budget), got {tuple(shares)!r} (sum {sum(shares)})"
+            )
         starts = tuple(starts) or ("best",) * len(members)
         if len(starts) != len(members) or any(v not in START_POINTS for v in starts):
             raise ValueError(f"auto: starts must be empty or one of {START_POINTS} per member, got {starts!r}")
@@ -134,7 +143,7 @@ class Portfolio(ScoreAttack):
         if streams not in STREAMS:
             raise ValueError(f"auto: streams must be one of {STREAMS}, got {streams!r}")
         self.starts, self.schedule, self.streams = list(starts), schedule, streams
-        self.names = [m[0] for m in members]
+        self.names = list(names)
         self.attacks = [m[1] for m in members]
         self.motion = [m[2] for m in members]
         self.shares = [float(s) for s in shares]
@@ -306,15 +315,7 @@ def auto(p: AutoDefaults) -> Portfolio:
     default = AutoDefaults()
     if starts == default.starts and members != default.members:  # the default's starts belong to its members
         starts = ()
-    if len(members) != len(shares) or not members:
-        raise ValueError(f"auto: members {members!r} and shares {shares!r} must be non-empty and of one length")
-    if any(isinstance(s, bool) or not isinstance(s, (int, float)) or not s > 0 for s in shares):
-        raise ValueError(f"auto: every share must be a number > 0, got {shares!r}")
-    if not math.isclose(sum(shares), 1.0, abs_tol=1e-6):
-        raise ValueError(f"auto: shares must sum to 1 (fractions of the budget), got {shares!r} (sum {sum(shares)})")
-    if starts and (len(starts) != len(members) or any(v not in START_POINTS for v in starts)):
-        raise ValueError(f"auto: starts {starts!r} must be empty or one of {START_POINTS} per member")
-    built = []
+    built = []  # the shares, starts and rules are checked by Portfolio
     for name in members:
         if name == "auto":
             raise ValueError("auto cannot be a member of itself")
