@@ -402,9 +402,9 @@ def test_bad_starts_are_refused_before_any_query(starts: tuple[str, ...]) -> Non
     assert model.videos_seen == 0
 
 
-def _square_alone_and_in(**portfolio: object) -> tuple[list[np.ndarray], list[np.ndarray], dict[str, object]]:
+def _square_alone_and_in(**portfolio: object) -> tuple[list[np.ndarray], list[np.ndarray], list[int]]:
     """What the model is asked by ``square`` alone and by ``auto(**portfolio)`` on one (4, 32, 32, 3) video at a
-    200-query budget (neither fools it), and the portfolio's members' queries."""
+    200-query budget (neither fools it), and each portfolio member's queries."""
     rng = np.random.default_rng(4)
     shape = (4, 32, 32, 3)  # large enough for square's window sizes to differ between the two schedules
     video, maps = rng.random(shape).astype(np.float32), random_maps(rng, 4, 32, 32)
@@ -412,7 +412,7 @@ def _square_alone_and_in(**portfolio: object) -> tuple[list[np.ndarray], list[np
     a = mesampler.attack(alone, video, method="square", eps=0.01, max_queries=200, seed=7)
     b = mesampler.attack(inside, video, method="auto", motion=maps, eps=0.01, max_queries=200, seed=7, **portfolio)
     assert not a.success and not b.success
-    return alone.inputs, inside.inputs, {"queries": [m["queries"] for m in b.members]}
+    return alone.inputs, inside.inputs, [m["queries"] for m in b.members]
 
 
 @pytest.mark.parametrize("schedule", ["video", "share"])
@@ -420,8 +420,8 @@ def test_a_first_member_repeats_the_method_alone_until_its_share_is_spent(schedu
     """With ``schedule="video"`` a 40-query share (the clean query and 39 of ``square``) asks exactly what
     ``square`` alone at the video's 200-query budget asks; scaled to its share (``"share"``), the windows shrink
     sooner and the queries part."""
-    alone, inside, got = _square_alone_and_in(members=("square", "me-sampler"), shares=(0.2, 0.8), schedule=schedule)
-    assert got["queries"][0] == 39  # 40 with the clean query
+    alone, inside, spent = _square_alone_and_in(members=("square", "me-sampler"), shares=(0.2, 0.8), schedule=schedule)
+    assert spent[0] == 39  # 40 with the clean query
     same = [np.array_equal(u, v) for u, v in zip(alone[:40], inside[:40], strict=True)]
     assert all(same) if schedule == "video" else not all(same)
 
@@ -431,10 +431,10 @@ def test_a_later_member_from_the_clean_video_draws_as_the_method_alone(streams: 
     """With ``streams="method"`` square after three random corners, started from the clean video, asks exactly
     what square alone asks (three queries later); drawing from the video's generator (``"video"``), the corners
     shift its stripes."""
-    alone, inside, got = _square_alone_and_in(members=("random-noise", "square", "me-sampler"),
+    alone, inside, spent = _square_alone_and_in(members=("random-noise", "square", "me-sampler"),
                                               shares=(0.02, 0.2, 0.78), starts=("best", "clean", "best"),
                                               streams=streams)  # fmt: skip
-    assert got["queries"][:2] == [3, 40]
+    assert spent[:2] == [3, 40]
     same = [np.array_equal(u, v) for u, v in zip(alone[1:41], inside[4:44], strict=True)]
     assert all(same) if streams == "method" else not any(same[:1])
 
